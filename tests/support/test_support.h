@@ -1,0 +1,41 @@
+#pragma once
+// Helpers shared by the test suites: paths handed in by ctest, temporary directories,
+// running the revnmt binary.
+
+#include <string>
+
+namespace revnmt::testing {
+
+// Directory of committed test fixtures (tests/fixtures).
+std::string test_data_dir();
+// The built revnmt executable.
+std::string revnmt_binary();
+
+// A fresh empty directory, removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `revnmt <args>` through /bin/sh (args are passed verbatim, quote as needed), with
+// optional stdin text.
+CommandResult run_revnmt(const std::string& args, const std::string& stdin_text = "");
+
+void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);
+
+}  // namespace revnmt::testing

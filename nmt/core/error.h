@@ -57,9 +57,9 @@ template <typename... Parts>
 }  // namespace revnmt
 
 // Internal invariant check that stays on in release builds (cheap conditions only).
-#define REVNMT_CHECK(cond, ...)                                                              \
-  do {                                                                                     \
-    if (!(cond))                                                                           \
-      throw ::revnmt::InternalError(::revnmt::detail::concat(                              \
-          __FILE__, ":", __LINE__, ": check failed: " #cond " ", ##__VA_ARGS__));           \
+#define REVNMT_CHECK(cond, ...)                                                   \
+  do {                                                                            \
+    if (!(cond))                                                                  \
+      throw ::revnmt::InternalError(::revnmt::detail::concat(                     \
+          __FILE__, ":", __LINE__, ": check failed: " #cond " ", ##__VA_ARGS__)); \
   } while (0)

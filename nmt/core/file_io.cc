@@ -5,8 +5,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -36,8 +36,7 @@ std::string temp_path_for(const std::string& path) {
 
 void require_readable_file(const std::string& path, std::string_view what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    fail(path, ": cannot open ", what, ": ", errno_text());
+  if (::stat(path.c_str(), &st) != 0) fail(path, ": cannot open ", what, ": ", errno_text());
   if (S_ISDIR(st.st_mode)) fail(path, ": expected ", what, " but this is a directory");
   if (::access(path.c_str(), R_OK) != 0) fail(path, ": cannot read ", what, ": ", errno_text());
 }

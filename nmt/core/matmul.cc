@@ -23,9 +23,9 @@ struct Key {
 struct KeyHash {
   size_t operator()(const Key& key) const {
     uint64_t h = 1469598103934665603ull;
-    for (int64_t v : {key.m, key.n, key.k, key.lda, key.ldb, key.ldc,
-                      int64_t(key.trans_a) | int64_t(key.trans_b) << 1 |
-                          int64_t(key.accumulate) << 2}) {
+    for (int64_t v :
+         {key.m, key.n, key.k, key.lda, key.ldb, key.ldc,
+          int64_t(key.trans_a) | int64_t(key.trans_b) << 1 | int64_t(key.accumulate) << 2}) {
       h ^= static_cast<uint64_t>(v);
       h *= 1099511628211ull;
     }
@@ -47,8 +47,10 @@ Entry& lookup(const Key& key) {
   using dnnl::memory;
   const auto f32 = memory::data_type::f32;
   // A logical [M,K] matrix stored row-major [M,lda], or transposed: stored [K,lda].
-  memory::desc a({key.m, key.k}, f32, key.trans_a ? memory::dims{1, key.lda} : memory::dims{key.lda, 1});
-  memory::desc b({key.k, key.n}, f32, key.trans_b ? memory::dims{1, key.ldb} : memory::dims{key.ldb, 1});
+  memory::desc a({key.m, key.k}, f32,
+                 key.trans_a ? memory::dims{1, key.lda} : memory::dims{key.lda, 1});
+  memory::desc b({key.k, key.n}, f32,
+                 key.trans_b ? memory::dims{1, key.ldb} : memory::dims{key.ldb, 1});
   memory::desc c({key.m, key.n}, f32, memory::dims{key.ldc, 1});
   dnnl::primitive_attr attr;
   if (key.accumulate) {

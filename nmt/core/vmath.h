@@ -66,4 +66,31 @@ inline float tanh(float x) {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
 
+// Natural logarithm for finite x > 0 (x <= 0 gives -inf; no NaN handling needed here).
+inline float log(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  // x = 2^e · m with m in [sqrt(1/2), sqrt(2)).
+  int32_t e = ((bits >> 23) & 0xff) - 127;
+  int32_t mbits = (bits & 0x007fffff) | 0x3f800000;
+  const bool high = (mbits & 0x007fffff) > 0x3504f3;  // m > sqrt(2)
+  mbits = high ? mbits - 0x00800000 : mbits;
+  e = high ? e + 1 : e;
+  const float m = bits_to_float(mbits);
+  // ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716: series to s^11.
+  const float s = (m - 1.0f) / (m + 1.0f);
+  const float s2 = s * s;
+  float p = 1.0f / 11.0f;
+  p = std::fma(p, s2, 1.0f / 9.0f);
+  p = std::fma(p, s2, 1.0f / 7.0f);
+  p = std::fma(p, s2, 1.0f / 5.0f);
+  p = std::fma(p, s2, 1.0f / 3.0f);
+  p = std::fma(p, s2, 1.0f);
+  const float ln_m = 2.0f * s * p;
+  const float result = std::fma(float(e), 0.693147180559945f, ln_m);
+  return x > 0.0f ? result : -__builtin_inff();
+}
+
+inline float log2(float x) { return log(x) * 1.44269504088896341f; }
+
 }  // namespace revnmt::vmath

@@ -1,0 +1,64 @@
+#include "reversible/rev_layer.h"
+
+#include <cstdlib>
+
+#include "nmt/core/error.h"
+#include "nmt/core/matmul.h"
+#include "reversible/fixed_point.h"
+
+namespace revnmt {
+
+RevLayer::RevLayer(ParameterSet& params, const std::string& scope, const RevLayerConfig& config,
+                   int projection_width)
+    : config_(config),
+      projection_width_(projection_width),
+      wx_(params.add(scope + "/Wx", {config.input_size, projection_width})),
+      bx_(params.add(scope + "/bx", {projection_width})),
+      max_forget_(config.max_forget),
+      one_minus_max_forget_(1.0f - config.max_forget) {
+  REVNMT_CHECK(config.hidden_size > 0 && config.hidden_size % 2 == 0,
+               "reversible layers need an even hidden size, got ", config.hidden_size);
+  REVNMT_CHECK(config.max_forget > 0.0f && config.max_forget <= 1.0f, "max_forget ",
+               config.max_forget);
+}
+
+void RevLayer::project(const float* x, int rows, float* p) const {
+  const int n = projection_width_;
+  matmul_nn(rows, n, config_.input_size, x, wx_.data(), p);
+  const float* bias = bx_.data();
+  for (int r = 0; r < rows; ++r) {
+    float* row = p + int64_t(r) * n;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) row[j] += bias[j];
+  }
+}
+
+void RevLayer::backward_projection(const float* x, const float* dp, int rows, float* dx) {
+  const int n = projection_width_, in = config_.input_size;
+  matmul_tn(in, n, rows, x, dp, wx_.gradient(), /*accumulate=*/true);
+  float* db = bx_.gradient();
+  for (int r = 0; r < rows; ++r) {
+    const float* row = dp + int64_t(r) * n;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) db[j] += row[j];
+  }
+  if (dx != nullptr) matmul_nt(rows, in, n, dp, wx_.data(), dx);
+}
+
+void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
+                       const char* what) {
+  bool bad = false;
+  for (int b = 0; b < rows; ++b) {
+    if (!active[b]) continue;
+    const int64_t* row = h + b * ld;
+#pragma omp simd reduction(| : bad)
+    for (int u = 0; u < units; ++u)
+      bad |= (row[u] >= fixed::kStateLimit) | (row[u] <= -fixed::kStateLimit);
+  }
+  if (bad)
+    throw RangeError(detail::concat(
+        what, " left the fixed-point range (|value| >= 2^", 52 - fixed::kHiddenRadix,
+        "); the model diverged (lower the learning rate or enable gradient clipping)"));
+}
+
+}  // namespace revnmt

@@ -1,0 +1,114 @@
+#pragma once
+// One layer of a reversible stack: the per-step forward, exact reverse, gate recompute
+// and backward of a RevGRU or RevLSTM (REVERSIBLE.md §1), on fixed-point states.
+//
+// A step's gates are computed by one function shared by forward, reverse and recompute,
+// from bit-identical inputs, so the reverse pass sees exactly the forward's gates
+// (pitfall P3). The reverse pass also records the gates it computed (the "cache") so that
+// the backward step uses the exact intermediates of the forward (pitfall P5): reversal
+// gradients equal store-everything backprop through the same fixed-point forward.
+//
+// Gradient convention (REVERSIBLE.md §4.3, P17): a forget multiplication h·Z/1024 is
+// differentiated as (Z/1024)·h with respect to h and as F(h) with respect to z
+// (straight-through quantization).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nmt/core/params.h"
+#include "reversible/info_buffer.h"
+
+namespace revnmt {
+
+// How a layer's forget multiplications are carried out.
+enum class Multiplier {
+  buffered,  // exact, lost bits go to the information buffers (training)
+  lossy,     // floor(h/1024)·Z, nothing kept (inference, or a layer whose states are stored)
+  smooth,    // h·z in real arithmetic, no quantization of z: only for finite-difference
+             // gradient checks (not reversible)
+  none,      // no forgetting (NF-RevGRU/NF-RevLSTM): z is 1 in the multiplication
+};
+
+struct RevLayerConfig {
+  int input_size = 0;
+  int hidden_size = 0;        // H; each half has G = H/2 units
+  float max_forget = 0.875f;  // m_f: z = m_f·sigmoid(a) + 1 - m_f
+};
+
+// Where a buffered step puts its bits: one InfoBuffer per state variable, in the
+// layer's variable order, and the layer's spill stack. `slice` leading units of h1 are
+// not buffered (kept verbatim by the stack for attention).
+struct StepBuffers {
+  InfoBuffer* buffers = nullptr;
+  SpillStack* spill = nullptr;
+  int slice = 0;
+  // Reverse only: the slice units' values before the step ([rows, slice]), restored
+  // verbatim because the forward multiplied them lossily.
+  const int64_t* slice_before = nullptr;
+};
+
+class RevLayer {
+ public:
+  RevLayer(ParameterSet& params, const std::string& scope, const RevLayerConfig& config,
+           int projection_width);
+  virtual ~RevLayer() = default;
+
+  int input_size() const { return config_.input_size; }
+  int hidden_size() const { return config_.hidden_size; }
+  int half() const { return config_.hidden_size / 2; }
+  int projection_width() const { return projection_width_; }
+  virtual int state_width() const = 0;
+  virtual int num_buffers() const = 0;  // buffered state variables
+  // Units of buffered variable v (its buffer has units - slice columns for v == h1).
+  virtual int buffer_units(int v) const = 0;
+  virtual bool buffer_is_h1(int v) const = 0;
+  // Floats per row of one step's backward cache.
+  virtual int cache_width() const = 0;
+
+  // p[rows, projection_width] = x[rows, input_size]·Wx + bx, for all steps of a chunk.
+  void project(const float* x, int rows, float* p) const;
+
+  // One step on state [rows, state_width]; rows with active[b] == 0 are untouched.
+  // Adds Σ −log2 z over active buffered units to *optimal_bits when not null.
+  virtual void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
+                            Multiplier mode, const StepBuffers& buffers, double* optimal_bits) = 0;
+  // Exact inverse of a buffered (or no-forgetting) forward step: state after -> before,
+  // filling cache [rows, cache_width].
+  virtual void step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
+                            Multiplier mode, const StepBuffers& buffers, float* cache) = 0;
+  // The forward step's cache, recomputed from the states before and after the step
+  // (layers whose states are stored rather than reversed).
+  virtual void step_recompute(const float* p, const uint8_t* active, int rows,
+                              const int64_t* before, const int64_t* after, Multiplier mode,
+                              float* cache) = 0;
+  // Backpropagates one step: d_state [rows, state_width] holds d/d(state after) on entry
+  // and d/d(state before) on exit; dp [rows, projection_width] receives d/d(projection).
+  virtual void step_backward(const float* cache, const uint8_t* active, int rows, Multiplier mode,
+                             float* d_state, float* dp) = 0;
+  // Recurrent weight gradients of n steps at once from their caches and dp.
+  virtual void accumulate_recurrent_grads(const float* cache, const float* dp, int rows) = 0;
+
+  // Input weight gradients (dWx += xᵀ·dp, dbx += Σ dp) and dx = dp·Wxᵀ for a chunk.
+  void backward_projection(const float* x, const float* dp, int rows, float* dx);
+
+ protected:
+  // z = m_f·s + 1 - m_f from s = sigmoid(a), identically wherever it is needed.
+  float forget_from_sigmoid(float s) const { return max_forget_ * s + one_minus_max_forget_; }
+  float max_forget() const { return max_forget_; }
+
+  RevLayerConfig config_;
+  int projection_width_;
+  Parameter& wx_;  // [input_size, projection_width]
+  Parameter& bx_;  // [projection_width]
+
+ private:
+  float max_forget_;
+  float one_minus_max_forget_;
+};
+
+// Throws RangeError when an active state value leaves ±kStateLimit (see fixed_point.h).
+void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
+                       const char* what);
+
+}  // namespace revnmt

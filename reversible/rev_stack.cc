@@ -1,0 +1,436 @@
+#include "reversible/rev_stack.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "nmt/core/error.h"
+#include "reversible/fixed_point.h"
+#include "reversible/rev_gru.h"
+#include "reversible/rev_lstm.h"
+
+namespace revnmt {
+
+struct RevStack::LayerTape {
+  std::vector<InfoBuffer> buffers;  // one per buffered state variable
+  SpillStack spill;
+  double optimal_bits = 0;
+};
+
+RevStack::RevStack(ParameterSet& params, const std::string& scope, const RevStackConfig& config)
+    : config_(config) {
+  REVNMT_CHECK(config.layers >= 1, "layers ", config.layers);
+  REVNMT_CHECK(config.input_size > 0, "input size ", config.input_size);
+  REVNMT_CHECK(config.hidden_size > 0 && config.hidden_size % 2 == 0, "hidden size ",
+               config.hidden_size);
+  REVNMT_CHECK(config.slice_dim >= 0 && config.slice_dim <= config.hidden_size / 2, "slice_dim ",
+               config.slice_dim, " must be in [0, H/2]");
+  REVNMT_CHECK(config.chunk_steps >= 1, "chunk_steps ", config.chunk_steps);
+  REVNMT_CHECK(!config.smooth || config.tape == Tape::stored,
+               "smooth arithmetic is not reversible: it needs the stored tape");
+  for (int l = 0; l < config.layers; ++l) {
+    RevLayerConfig layer{l == 0 ? config.input_size : config.hidden_size, config.hidden_size,
+                         config.max_forget};
+    const std::string layer_scope = scope + "/layer" + std::to_string(l);
+    if (config.cell == RevCell::gru)
+      layers_.push_back(std::make_unique<RevGruLayer>(params, layer_scope, layer));
+    else
+      layers_.push_back(std::make_unique<RevLstmLayer>(params, layer_scope, layer));
+  }
+  tapes_.resize(config.layers);
+  stored_.resize(config.layers);
+  masks_.resize(config.layers);
+  chunk_x_.resize(config.layers);
+  chunk_out_.resize(config.layers);
+  chunk_cache_.resize(config.layers);
+  chunk_dp_.resize(config.layers);
+}
+
+RevStack::~RevStack() = default;
+
+Multiplier RevStack::train_mode(int layer) const {
+  if (config_.smooth) return Multiplier::smooth;
+  if (config_.no_forgetting) return Multiplier::none;
+  if (config_.keep_top_states && layer == config_.layers - 1) return Multiplier::lossy;
+  return Multiplier::buffered;
+}
+
+bool RevStack::stores_states(int layer) const {
+  return config_.tape == Tape::stored || config_.smooth ||
+         (config_.keep_top_states && layer == config_.layers - 1);
+}
+
+void RevStack::active_rows(int t, std::vector<uint8_t>& active) const {
+  active.resize(rows_);
+  for (int b = 0; b < rows_; ++b) active[b] = t < lengths_[b];
+}
+
+void RevStack::layer_output(const int64_t* state, int rows, const float* mask, float* out) const {
+  const int h = config_.hidden_size, w = state_width();
+  for (int b = 0; b < rows; ++b) {
+    const int64_t* s = state + int64_t(b) * w;
+    float* o = out + int64_t(b) * h;
+    if (mask != nullptr) {
+      const float* m = mask + int64_t(b) * h;
+#pragma omp simd
+      for (int u = 0; u < h; ++u) o[u] = fixed::to_float(s[u]) * m[u];
+    } else {
+#pragma omp simd
+      for (int u = 0; u < h; ++u) o[u] = fixed::to_float(s[u]);
+    }
+  }
+}
+
+void RevStack::between_layer_masks(const DropoutKey& key, int rows) {
+  for (int l = 1; l < config_.layers; ++l) {
+    masks_[l].resize(size_t(rows) * config_.hidden_size);
+    locked_dropout_mask(key, config_.dropout_module + uint32_t(l), config_.dropout_hidden, rows,
+                        config_.hidden_size, masks_[l].data());
+  }
+}
+
+void RevStack::save_slice(int step, const int64_t* top_state, int rows) {
+  const int sd = config_.slice_dim, w = state_width();
+  const int64_t offset = int64_t(step) * rows * sd;
+  if (slices_.dtype() == DType::i64) {
+    int64_t* out = slices_.data<int64_t>() + offset;
+    for (int b = 0; b < rows; ++b)
+      for (int u = 0; u < sd; ++u) out[b * sd + u] = top_state[int64_t(b) * w + u];
+    return;
+  }
+  int32_t* out = slices_.data<int32_t>() + offset;
+  for (int b = 0; b < rows; ++b) {
+    for (int u = 0; u < sd; ++u) {
+      const int64_t v = top_state[int64_t(b) * w + u];
+      if (v > INT32_MAX || v < INT32_MIN)
+        throw RangeError(
+            "an attention slice value left the 32-bit fixed-point range "
+            "(|h| >= 256); the model diverged");
+      out[b * sd + u] = static_cast<int32_t>(v);
+    }
+  }
+}
+
+const int64_t* RevStack::load_slice(int step) {
+  const int sd = config_.slice_dim, rows = rows_;
+  const int64_t offset = int64_t(step) * rows * sd;
+  if (slices_.dtype() == DType::i64) return slices_.data<int64_t>() + offset;
+  slice_scratch_.resize(size_t(rows) * sd);
+  const int32_t* in = slices_.data<int32_t>() + offset;
+  for (int i = 0; i < rows * sd; ++i) slice_scratch_[i] = in[i];
+  return slice_scratch_.data();
+}
+
+void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
+                       const DropoutKey& dropout) {
+  const int num_layers = config_.layers, top_layer = num_layers - 1;
+  const int rows = shape.rows, steps = shape.steps, w = state_width(), h = config_.hidden_size;
+  const int sd = config_.slice_dim;
+  REVNMT_CHECK(input.size() == config_.input_size, "input size ", input.size());
+  steps_ = steps;
+  rows_ = rows;
+  lengths_.assign(shape.lengths, shape.lengths + rows);
+  dropout_ = dropout;
+
+  final_state_.resize({num_layers, rows, w}, DType::i64);
+  if (init != nullptr) {
+    REVNMT_CHECK(init->dtype() == DType::i64 && init->shape() == final_state_.shape(),
+                 "initial state ", init->shape().str());
+    std::memcpy(final_state_.raw(), init->raw(), final_state_.nbytes());
+  } else {
+    final_state_.zero();
+  }
+  for (int l = 0; l < num_layers; ++l) {
+    LayerTape& tape = tapes_[l];
+    tape.spill.clear();
+    tape.optimal_bits = 0;
+    tape.buffers.clear();
+    if (train_mode(l) == Multiplier::buffered) {
+      const RevLayer& layer = *layers_[l];
+      tape.buffers.resize(layer.num_buffers());
+      for (int v = 0; v < layer.num_buffers(); ++v) {
+        const int slice = (layer.buffer_is_h1(v) && l == top_layer) ? sd : 0;
+        tape.buffers[v].reset(rows, layer.buffer_units(v) - slice);
+      }
+    }
+    if (stores_states(l)) {
+      stored_[l].resize({steps + 1, rows, w}, DType::i64);
+      std::memcpy(stored_[l].raw(), final_state_.data<int64_t>() + int64_t(l) * rows * w,
+                  sizeof(int64_t) * rows * w);
+    } else {
+      stored_[l].release();
+    }
+  }
+  if (sd > 0) {
+    slices_.resize({steps + 1, rows, sd}, config_.cell == RevCell::gru ? DType::i32 : DType::i64);
+    save_slice(0, final_state_.data<int64_t>() + int64_t(top_layer) * rows * w, rows);
+  } else {
+    slices_.release();
+  }
+  between_layer_masks(dropout, rows);
+
+  for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
+    const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
+    x_.resize(size_t(n) * rows * config_.input_size);
+    input.fill(t0, t1, x_.data());
+    for (int l = 0; l < num_layers; ++l) {
+      RevLayer& layer = *layers_[l];
+      const int pw = layer.projection_width();
+      p_.resize(size_t(n) * rows * pw);
+      layer.project(x_.data(), n * rows, p_.data());
+      int64_t* state = final_state_.data<int64_t>() + int64_t(l) * rows * w;
+      if (l < top_layer) y_.resize(size_t(n) * rows * h);
+      const Multiplier mode = train_mode(l);
+      const StepBuffers buffers{tapes_[l].buffers.data(), &tapes_[l].spill, l == top_layer ? sd : 0,
+                                nullptr};
+      double* optimal = config_.measure_optimal ? &tapes_[l].optimal_bits : nullptr;
+      for (int t = t0; t < t1; ++t) {
+        const int i = t - t0;
+        active_rows(t, active_);
+        layer.step_forward(p_.data() + int64_t(i) * rows * pw, active_.data(), rows, state, mode,
+                           buffers, optimal);
+        if (stores_states(l))
+          std::memcpy(stored_[l].data<int64_t>() + int64_t(t + 1) * rows * w, state,
+                      sizeof(int64_t) * rows * w);
+        if (l == top_layer && sd > 0) save_slice(t + 1, state, rows);
+        if (l < top_layer)
+          layer_output(state, rows, masks_[l + 1].data(), y_.data() + int64_t(i) * rows * h);
+      }
+      if (l < top_layer) std::swap(x_, y_);
+    }
+  }
+}
+
+void RevStack::kept_outputs(int width, float* out) const {
+  const int rows = rows_, w = state_width(), sd = config_.slice_dim;
+  const int top_layer = config_.layers - 1;
+  if (width <= sd) {
+    const bool wide = slices_.dtype() == DType::i64;
+    for (int t = 0; t < steps_; ++t) {
+      const int64_t offset = int64_t(t + 1) * rows * sd;
+      for (int b = 0; b < rows; ++b)
+        for (int u = 0; u < width; ++u)
+          out[(int64_t(t) * rows + b) * width + u] =
+              fixed::to_float(wide ? slices_.data<int64_t>()[offset + b * sd + u]
+                                   : slices_.data<int32_t>()[offset + b * sd + u]);
+    }
+    return;
+  }
+  REVNMT_CHECK(stores_states(top_layer) && width <= config_.hidden_size, "the stack does not keep ",
+               width, " output units");
+  for (int t = 0; t < steps_; ++t) {
+    const int64_t* s = stored_[top_layer].data<int64_t>() + int64_t(t + 1) * rows * w;
+    for (int b = 0; b < rows; ++b)
+      for (int u = 0; u < width; ++u)
+        out[(int64_t(t) * rows + b) * width + u] = fixed::to_float(s[int64_t(b) * w + u]);
+  }
+}
+
+void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tensor* d_final,
+                        Tensor* d_init) {
+  const int num_layers = config_.layers, top_layer = num_layers - 1;
+  const int rows = rows_, steps = steps_, w = state_width(), h = config_.hidden_size;
+  const int sd = config_.slice_dim, k = config_.chunk_steps;
+  work_state_ = final_state_;  // recovered backwards in place
+  Tensor d_state({num_layers, rows, w}, DType::f32);
+  if (d_final != nullptr) {
+    REVNMT_CHECK(d_final->dtype() == DType::f32 && d_final->shape() == d_state.shape(),
+                 "final-state gradient ", d_final->shape().str());
+    std::memcpy(d_state.raw(), d_final->raw(), d_state.nbytes());
+  }
+  between_layer_masks(dropout_, rows);  // regenerated, identical to the forward's
+
+  for (int t0 = steps == 0 ? -1 : (steps - 1) / k * k; t0 >= 0; t0 -= k) {
+    const int t1 = std::min(steps, t0 + k), n = t1 - t0;
+    const int64_t chunk_rows = int64_t(n) * rows;
+    // 1. Recover the chunk's states bottom-up, caching every step's gates.
+    for (int l = 0; l < num_layers; ++l) {
+      RevLayer& layer = *layers_[l];
+      const int pw = layer.projection_width(), cw = layer.cache_width(), in = layer.input_size();
+      std::vector<float>& xs = chunk_x_[l];
+      xs.resize(chunk_rows * in);
+      if (l == 0) {
+        input.fill(t0, t1, xs.data());
+      } else {
+        const float* below = chunk_out_[l - 1].data();
+        const float* mask = masks_[l].data();
+        for (int64_t r = 0; r < chunk_rows; ++r) {
+          const float* m = mask + (r % rows) * h;
+#pragma omp simd
+          for (int u = 0; u < h; ++u) xs[r * h + u] = below[r * h + u] * m[u];
+        }
+      }
+      p_.resize(chunk_rows * pw);
+      layer.project(xs.data(), int(chunk_rows), p_.data());
+      chunk_out_[l].resize(chunk_rows * h);
+      chunk_cache_[l].resize(chunk_rows * cw);
+      int64_t* state = work_state_.data<int64_t>() + int64_t(l) * rows * w;
+      const Multiplier mode = train_mode(l);
+      for (int t = t1 - 1; t >= t0; --t) {
+        const int i = t - t0;
+        layer_output(state, rows, nullptr, chunk_out_[l].data() + int64_t(i) * rows * h);
+        active_rows(t, active_);
+        const float* p = p_.data() + int64_t(i) * rows * pw;
+        float* cache = chunk_cache_[l].data() + int64_t(i) * rows * cw;
+        if (stores_states(l)) {
+          const int64_t* before = stored_[l].data<int64_t>() + int64_t(t) * rows * w;
+          const int64_t* after = stored_[l].data<int64_t>() + int64_t(t + 1) * rows * w;
+          layer.step_recompute(p, active_.data(), rows, before, after, mode, cache);
+          std::memcpy(state, before, sizeof(int64_t) * rows * w);
+        } else {
+          const bool sliced = l == top_layer && sd > 0;
+          const StepBuffers buffers{tapes_[l].buffers.data(), &tapes_[l].spill,
+                                    l == top_layer ? sd : 0, sliced ? load_slice(t) : nullptr};
+          layer.step_reverse(p, active_.data(), rows, state, mode, buffers, cache);
+        }
+        if (observer_) observer_(l, t, state);
+      }
+    }
+    // 2. The consumer turns the top outputs into their gradients.
+    d_out_.assign(chunk_rows * h, 0.0f);
+    consumer.backward(t0, t1, chunk_out_[top_layer].data(), d_out_.data());
+    // 3. Backpropagate the chunk top-down.
+    for (int l = top_layer; l >= 0; --l) {
+      RevLayer& layer = *layers_[l];
+      const int pw = layer.projection_width(), cw = layer.cache_width(), in = layer.input_size();
+      chunk_dp_[l].resize(chunk_rows * pw);
+      float* ds = d_state.data<float>() + int64_t(l) * rows * w;
+      const Multiplier mode = train_mode(l);
+      for (int t = t1 - 1; t >= t0; --t) {
+        const int i = t - t0;
+        const float* d_out = d_out_.data() + int64_t(i) * rows * h;
+        for (int b = 0; b < rows; ++b) {
+#pragma omp simd
+          for (int u = 0; u < h; ++u) ds[int64_t(b) * w + u] += d_out[int64_t(b) * h + u];
+        }
+        active_rows(t, active_);
+        layer.step_backward(chunk_cache_[l].data() + int64_t(i) * rows * cw, active_.data(), rows,
+                            mode, ds, chunk_dp_[l].data() + int64_t(i) * rows * pw);
+      }
+      layer.accumulate_recurrent_grads(chunk_cache_[l].data(), chunk_dp_[l].data(),
+                                       int(chunk_rows));
+      d_x_.resize(chunk_rows * in);
+      layer.backward_projection(chunk_x_[l].data(), chunk_dp_[l].data(), int(chunk_rows),
+                                d_x_.data());
+      if (l > 0) {
+        const float* mask = masks_[l].data();
+        for (int64_t r = 0; r < chunk_rows; ++r) {
+          const float* m = mask + (r % rows) * h;
+#pragma omp simd
+          for (int u = 0; u < h; ++u) d_out_[r * h + u] = d_x_[r * h + u] * m[u];
+        }
+      } else {
+        input.backward(t0, t1, d_x_.data());
+      }
+    }
+  }
+  if (config_.tape == Tape::reversal)
+    REVNMT_CHECK(buffers_empty(),
+                 "reversal did not return the information buffers to empty: the reverse pass "
+                 "diverged from the forward pass");
+  if (d_init != nullptr) *d_init = std::move(d_state);
+  // The tape is consumed: free it so the next forward's ledger counts only its own.
+  for (auto& tape : tapes_) {
+    for (auto& buffer : tape.buffers) buffer.release();
+    tape.spill.clear();
+  }
+  for (auto& stored : stored_) stored.release();
+  slices_.release();
+}
+
+double RevStack::buffer_content_bits() const {
+  double bits = 0;
+  for (const auto& tape : tapes_) {
+    for (const auto& buffer : tape.buffers) bits += buffer.content_bits();
+    bits += 32.0 * double(tape.spill.words());
+  }
+  return bits;
+}
+
+bool RevStack::buffers_empty() const {
+  for (const auto& tape : tapes_) {
+    if (tape.spill.words() != 0) return false;
+    for (const auto& buffer : tape.buffers)
+      if (!buffer.is_empty()) return false;
+  }
+  return true;
+}
+
+MemoryLedger RevStack::ledger() const {
+  MemoryLedger ledger;
+  const double per_layer =
+      32.0 * steps_ * rows_ * config_.hidden_size * (config_.cell == RevCell::lstm ? 2 : 1);
+  ledger.baseline_bits = per_layer * config_.layers;
+  int64_t buffer_bytes = 0, stored_bytes = 0;
+  for (const auto& tape : tapes_) {
+    for (const auto& buffer : tape.buffers) buffer_bytes += int64_t(buffer.allocated_bytes());
+    buffer_bytes += int64_t(tape.spill.allocated_bytes());
+    ledger.optimal_bits += tape.optimal_bits;
+  }
+  for (const auto& stored : stored_) stored_bytes += int64_t(stored.nbytes());
+  stored_bytes += int64_t(slices_.nbytes());
+  ledger.buffer_bits = 8.0 * double(buffer_bytes);
+  ledger.stored_bits = 8.0 * double(stored_bytes);
+  ledger.final_state_bits = 8.0 * double(final_state_.nbytes());
+  ledger.held_bits = ledger.buffer_bits + ledger.stored_bits + ledger.final_state_bits;
+  ledger.optimal_bits += ledger.stored_bits;
+  ledger.held_bytes = buffer_bytes + stored_bytes + int64_t(final_state_.nbytes()) +
+                      int64_t(lengths_.size() * sizeof(int32_t));
+  return ledger;
+}
+
+void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& state, float* top) {
+  const int num_layers = config_.layers, top_layer = num_layers - 1;
+  const int rows = shape.rows, steps = shape.steps, w = state_width(), h = config_.hidden_size;
+  REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
+               "inference state ", state.shape().str());
+  const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
+  std::vector<uint8_t> active(rows);
+  for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
+    const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
+    x_.resize(size_t(n) * rows * config_.input_size);
+    input.fill(t0, t1, x_.data());
+    for (int l = 0; l < num_layers; ++l) {
+      RevLayer& layer = *layers_[l];
+      const int pw = layer.projection_width();
+      p_.resize(size_t(n) * rows * pw);
+      layer.project(x_.data(), n * rows, p_.data());
+      int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
+      if (l < top_layer) y_.resize(size_t(n) * rows * h);
+      for (int t = t0; t < t1; ++t) {
+        const int i = t - t0;
+        for (int b = 0; b < rows; ++b) active[b] = t < shape.lengths[b];
+        layer.step_forward(p_.data() + int64_t(i) * rows * pw, active.data(), rows, s, mode,
+                           StepBuffers{}, nullptr);
+        if (l < top_layer)
+          layer_output(s, rows, nullptr, y_.data() + int64_t(i) * rows * h);
+        else if (top != nullptr)
+          layer_output(s, rows, nullptr, top + int64_t(t) * rows * h);
+      }
+      if (l < top_layer) std::swap(x_, y_);
+    }
+  }
+}
+
+void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
+  const int num_layers = config_.layers, w = state_width(), h = config_.hidden_size;
+  REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
+               "inference state ", state.shape().str());
+  const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
+  std::vector<uint8_t> active(rows, 1);
+  const float* in = x;
+  for (int l = 0; l < num_layers; ++l) {
+    RevLayer& layer = *layers_[l];
+    p_.resize(size_t(rows) * layer.projection_width());
+    layer.project(in, rows, p_.data());
+    int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
+    layer.step_forward(p_.data(), active.data(), rows, s, mode, StepBuffers{}, nullptr);
+    float* out = l + 1 < num_layers ? (y_.resize(size_t(rows) * h), y_.data()) : top;
+    if (out != nullptr) layer_output(s, rows, nullptr, out);
+    if (l + 1 < num_layers) {
+      std::swap(x_, y_);
+      in = x_.data();
+    }
+  }
+}
+
+}  // namespace revnmt

@@ -1,0 +1,226 @@
+// Reversal is bit-exact: forward then reverse reproduces every state of every layer, over
+// thousands of steps, with masks, slices, every forgetting limit, extreme multipliers,
+// negative states and many buffer spills.
+
+#include "reversible/rev_stack.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <tuple>
+
+#include "reversible/fixed_point.h"
+#include "tests/reversible/stack_fixtures.h"
+
+namespace revnmt {
+namespace {
+
+using testing::LinearLoss;
+using testing::random_lengths;
+using testing::RandomInput;
+
+float max_forget_for_bits(int bits) { return bits == 0 ? 1.0f : 1.0f - std::ldexp(1.0f, -bits); }
+
+// Forces Z = 1 (forget everything allowed) on unit 0 and Z = 1024 (keep) on unit 1 of every
+// half's z gate, by saturating their biases. Other units are random.
+void force_extreme_multipliers(ParameterSet& params, RevCell cell, int layers, int hidden) {
+  const int g = hidden / 2;
+  for (int l = 0; l < layers; ++l) {
+    float* bias = params.get("stack/layer" + std::to_string(l) + "/bx").data();
+    for (int k = 0; k < 2; ++k) {
+      const int z_offset = cell == RevCell::gru ? k * 3 * g : k * 5 * g;
+      bias[z_offset + 0] = -40.0f;  // sigmoid -> 0: z = 1 - m_f (Z = 1 without a limit)
+      bias[z_offset + 1] = 40.0f;   // sigmoid -> 1: z = 1 (Z = 1024)
+      if (cell == RevCell::lstm) {  // the h multiplier p likewise
+        bias[z_offset + 4 * g + 0] = -40.0f;
+        bias[z_offset + 4 * g + 1] = 40.0f;
+      }
+    }
+  }
+}
+
+struct ReversalCase {
+  RevCell cell;
+  int forget_bits;  // 0 = no limit
+  int slice;        // -1 = G - 1
+  int layers;
+  int steps;
+  int chunk;
+};
+
+class StackReversal : public ::testing::TestWithParam<ReversalCase> {};
+
+TEST_P(StackReversal, RecoversEveryStateBitForBit) {
+  const ReversalCase c = GetParam();
+  const int rows = 8, input = 5, hidden = 8;
+  RevStackConfig config;
+  config.cell = c.cell;
+  config.layers = c.layers;
+  config.input_size = input;
+  config.hidden_size = hidden;
+  config.max_forget = max_forget_for_bits(c.forget_bits);
+  config.slice_dim = c.slice < 0 ? hidden / 2 - 1 : c.slice;
+  config.chunk_steps = c.chunk;
+  config.dropout_hidden = 0.3f;
+
+  auto make = [&](Tape tape, ParameterSet& params) {
+    RevStackConfig cfg = config;
+    cfg.tape = tape;
+    auto stack = std::make_unique<RevStack>(params, "stack", cfg);
+    params.init_uniform(0.8f, 17);
+    force_extreme_multipliers(params, c.cell, c.layers, hidden);
+    return stack;
+  };
+  const auto lengths = random_lengths(rows, c.steps, 3);
+  const SequenceShape shape{c.steps, rows, lengths.data()};
+  const DropoutKey dropout{99, 7, true};
+  // Negative and positive initial states.
+  ParameterSet stored_params, params;
+  auto reference = make(Tape::stored, stored_params);
+  auto stack = make(Tape::reversal, params);
+  Tensor init({c.layers, rows, reference->state_width()}, DType::i64);
+  std::mt19937_64 rng(5);
+  for (int64_t i = 0; i < init.numel(); ++i)
+    init.data<int64_t>()[i] = int64_t(rng() % (int64_t(1) << 24)) - (int64_t(1) << 23);
+
+  RandomInput input_ref(c.steps, rows, input, 11, 2.0f), input_rev(c.steps, rows, input, 11, 2.0f);
+  reference->forward(shape, input_ref, &init, dropout);
+  stack->forward(shape, input_rev, &init, dropout);
+  ASSERT_EQ(std::memcmp(reference->final_state().raw(), stack->final_state().raw(),
+                        stack->final_state().nbytes()),
+            0);
+  EXPECT_GT(stack->buffer_content_bits(), 0.0);
+
+  const int w = stack->state_width();
+  int64_t compared = 0, mismatches = 0;
+  stack->set_reverse_observer([&](int layer, int t, const int64_t* state) {
+    const int64_t* want = reference->stored_states(layer).data<int64_t>() + int64_t(t) * rows * w;
+    mismatches += std::memcmp(state, want, sizeof(int64_t) * rows * w) != 0;
+    ++compared;
+  });
+  LinearLoss loss(c.steps, rows, hidden, 13);
+  stack->backward(input_rev, loss, nullptr, nullptr);
+  EXPECT_EQ(compared, int64_t(c.steps) * c.layers);
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_TRUE(stack->buffers_empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(LongSequences, StackReversal,
+                         ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 10000, 16},
+                                           ReversalCase{RevCell::lstm, 3, -1, 2, 10000, 16},
+                                           ReversalCase{RevCell::gru, 0, 0, 1, 10000, 64},
+                                           ReversalCase{RevCell::lstm, 0, 1, 1, 10000, 7}));
+
+INSTANTIATE_TEST_SUITE_P(EveryLimitAndSlice, StackReversal,
+                         ::testing::Values(ReversalCase{RevCell::gru, 1, 0, 2, 300, 16},
+                                           ReversalCase{RevCell::gru, 2, -1, 2, 300, 5},
+                                           ReversalCase{RevCell::gru, 5, 1, 3, 300, 1},
+                                           ReversalCase{RevCell::gru, 0, -1, 1, 300, 300},
+                                           ReversalCase{RevCell::lstm, 1, 1, 2, 300, 16},
+                                           ReversalCase{RevCell::lstm, 2, 0, 1, 300, 4},
+                                           ReversalCase{RevCell::lstm, 5, -1, 2, 300, 33},
+                                           ReversalCase{RevCell::lstm, 0, 0, 3, 300, 16}));
+
+TEST(RevStack, NoForgettingVariantsReverseWithoutBuffers) {
+  for (RevCell cell : {RevCell::gru, RevCell::lstm}) {
+    ParameterSet params;
+    RevStackConfig config;
+    config.cell = cell;
+    config.layers = 2;
+    config.input_size = 3;
+    config.hidden_size = 6;
+    config.no_forgetting = true;
+    config.slice_dim = 2;
+    RevStack stack(params, "stack", config);
+    params.init_uniform(0.5f, 1);
+    const auto lengths = random_lengths(4, 200, 8);
+    RandomInput input(200, 4, 3, 2);
+    stack.forward({200, 4, lengths.data()}, input, nullptr, {});
+    const MemoryLedger ledger = stack.ledger();
+    EXPECT_EQ(ledger.buffer_bits, 0.0);
+    const Tensor final_state = stack.final_state();
+    Tensor recovered;
+    int64_t compared = 0;
+    stack.set_reverse_observer([&](int, int t, const int64_t*) { compared += t == 0; });
+    LinearLoss loss(200, 4, 6, 3);
+    Tensor d_init;
+    stack.backward(input, loss, nullptr, &d_init);
+    EXPECT_EQ(compared, 2);
+  }
+}
+
+// An LSTM cell c' = z·c + f·g with z = f = g = 1 grows by one per step: near the limit
+// the next step must raise an error, never wrap (the reference's int32 wrapped at 256).
+TEST(RevStack, StateOutOfRangeIsAnErrorNotAWrap) {
+  ParameterSet params;
+  RevStackConfig config;
+  config.cell = RevCell::lstm;
+  config.input_size = 2;
+  config.hidden_size = 4;
+  config.max_forget = 1.0f;
+  RevStack stack(params, "stack", config);
+  float* bias = params.get("stack/layer0/bx").data();
+  for (int j = 0; j < 20; ++j) bias[j] = 40.0f;  // every gate saturated at 1
+  Tensor init({1, 1, 8}, DType::i64);
+  for (int u = 4; u < 8; ++u) init.data<int64_t>()[u] = fixed::kStateLimit - (int64_t(1) << 22);
+  const int32_t length = 3;
+  RandomInput input(3, 1, 2, 1);
+  EXPECT_THROW(stack.forward({3, 1, &length}, input, &init, {}), RangeError);
+  // Far from the limit the same model runs, with cell values beyond the old int32 range.
+  for (int u = 4; u < 8; ++u) init.data<int64_t>()[u] = int64_t(300) << fixed::kHiddenRadix;
+  EXPECT_NO_THROW(stack.forward({3, 1, &length}, input, &init, {}));
+  EXPECT_GT(fixed::to_float(stack.final_state().data<int64_t>()[4]), 302.0f);
+}
+
+TEST(RevStack, SliceOutsideInt32IsAnError) {
+  ParameterSet params;
+  RevStackConfig config;
+  config.input_size = 2;
+  config.hidden_size = 4;
+  config.slice_dim = 1;
+  RevStack stack(params, "stack", config);
+  Tensor init({1, 1, 4}, DType::i64);
+  init.data<int64_t>()[0] = int64_t(1) << 33;
+  const int32_t length = 2;
+  RandomInput input(2, 1, 2, 1);
+  EXPECT_THROW(stack.forward({2, 1, &length}, input, &init, {}), RangeError);
+}
+
+// Inference runs the same cells without buffers: its states differ from training's only in
+// the low bits the buffers add (< 2^-13 per step, REVERSIBLE.md §3.2).
+TEST(RevStack, InferenceMatchesTrainingUpToBufferLowBits) {
+  ParameterSet params;
+  RevStackConfig config;
+  config.input_size = 4;
+  config.hidden_size = 8;
+  config.layers = 2;
+  RevStack stack(params, "stack", config);
+  params.init_uniform(0.5f, 3);
+  const int steps = 20, rows = 3;
+  const auto lengths = random_lengths(rows, steps, 2);
+  RandomInput input(steps, rows, 4, 9);
+  stack.forward({steps, rows, lengths.data()}, input, nullptr, {});
+  Tensor state({2, rows, 8}, DType::i64);
+  std::vector<float> top(size_t(steps) * rows * 8);
+  stack.infer({steps, rows, lengths.data()}, input, state, top.data());
+  for (int64_t i = 0; i < state.numel(); ++i)
+    EXPECT_NEAR(fixed::to_float(state.data<int64_t>()[i]),
+                fixed::to_float(stack.final_state().data<int64_t>()[i]), 1e-3);
+  // infer_step one step at a time gives the same states as infer over the sequence.
+  Tensor stepped({2, rows, 8}, DType::i64);
+  std::vector<uint8_t> dummy;
+  std::vector<float> x(rows * 4), out(rows * 8);
+  for (int t = 0; t < steps; ++t) {
+    input.fill(t, t + 1, x.data());
+    stack.infer_step(x.data(), rows, stepped, out.data());
+  }
+  // Rows shorter than `steps` were masked in infer; compare the full-length row 0.
+  for (int l = 0; l < 2; ++l)
+    for (int u = 0; u < 8; ++u)
+      EXPECT_EQ(stepped.data<int64_t>()[(l * rows + 0) * 8 + u],
+                state.data<int64_t>()[(l * rows + 0) * 8 + u]);
+}
+
+}  // namespace
+}  // namespace revnmt

@@ -8,7 +8,7 @@
 namespace revnmt {
 
 void SpillStack::grow() {
-  const size_t capacity = std::max<size_t>(256, allocated_words_ / 8);
+  const size_t capacity = std::max<size_t>(256, allocated_words_ / 16);
   chunks_.push_back({std::make_unique<uint32_t[]>(capacity), capacity});
   allocated_words_ += capacity;
   top_ = chunks_.back().data.get();

@@ -56,7 +56,7 @@ inline void divide_from(int64_t& h, uint64_t& word, int64_t z) {
 // LIFO of 32-bit words spilled by the buffers of one layer. Buffer operations form a
 // strict stack in time, so one stack per layer serves all its buffers and units,
 // provided the reverse pass visits them in exactly the mirrored order. Storage is a
-// list of chunks growing with the content (at most 1/8 slack), each freed as it empties.
+// list of chunks growing with the content (at most 1/16 slack), each freed as it empties.
 class SpillStack {
  public:
   void push(uint32_t word) {

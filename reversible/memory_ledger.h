@@ -13,7 +13,8 @@ struct MemoryLedger {
   // What is actually held: buffer state words + spilled words as allocated, stored
   // slices/states, final states.
   double held_bits = 0;
-  // Σ −log2 z over active (unmasked) buffered units, plus the bits of what must be
+  // Σ −log2 max(z, 2^-10) over active (unmasked) buffered units (z below 2^-10 cannot
+  // destroy more than the 10 bits a step shifts out), plus the bits of what must be
   // stored verbatim (slices/states): the information-theoretic minimum.
   double optimal_bits = 0;
   // Real bytes kept between forward and backward (allocated storage of everything above

@@ -107,6 +107,10 @@ class RevLayer {
   float one_minus_max_forget_;
 };
 
+// The smallest multiplier the fixed-point arithmetic realizes (Z >= 1): the optimal-bits
+// figure counts −log2 max(z, 1/1024), the information a step can actually destroy.
+constexpr float kMinForget = 1.0f / 1024.0f;
+
 // Throws RangeError when an active state value leaves ±kStateLimit (see fixed_point.h).
 void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
                        const char* what);

@@ -67,17 +67,6 @@ void run(GradientRun& r, const GradSetup& s, const std::vector<int32_t>& lengths
   r.stack->backward(*r.input, loss, &d_final, &r.d_init);
 }
 
-double max_relative_error(const float* a, const float* b, int64_t n) {
-  double scale = 0;
-  for (int64_t i = 0; i < n; ++i) scale = std::max(scale, double(std::fabs(b[i])));
-  double worst = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::fabs(b[i]) < 1e-3 * scale) continue;  // only well-conditioned entries
-    worst = std::max(worst, std::fabs(double(a[i]) - b[i]) / std::fabs(double(b[i])));
-  }
-  return worst;
-}
-
 class ReversalVsBptt : public ::testing::TestWithParam<std::tuple<RevCell, int, bool, int>> {};
 
 TEST_P(ReversalVsBptt, GradientsAgree) {

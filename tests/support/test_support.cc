@@ -18,8 +18,9 @@ std::string env_or(const char* name, const char* fallback) {
 }
 }  // namespace
 
-std::string test_data_dir() { return env_or("REVNMT_TEST_DATA", "tests/fixtures"); }
-std::string revnmt_binary() { return env_or("REVNMT_BINARY", "./revnmt"); }
+std::string test_data_dir() { return env_or("REVNMT_TEST_DATA", REVNMT_DEFAULT_TEST_DATA); }
+std::string revnmt_binary() { return env_or("REVNMT_BINARY", REVNMT_DEFAULT_BINARY); }
+std::string source_dir() { return env_or("REVNMT_SOURCE_DIR", REVNMT_DEFAULT_SOURCE_DIR); }
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "revnmt-test-XXXXXX").string();

@@ -10,6 +10,8 @@ namespace revnmt::testing {
 std::string test_data_dir();
 // The built revnmt executable.
 std::string revnmt_binary();
+// The repository's top directory.
+std::string source_dir();
 
 // A fresh empty directory, removed with its contents when the object dies.
 class TempDir {

@@ -29,7 +29,8 @@ inline int64_t to_fixed(float x) { return static_cast<int64_t>(std::nearbyint(x 
 // Qz(z) clamped to [1, 1024].
 inline int32_t quantize_forget(float z) {
   const float scaled = std::nearbyint(z * float(kForgetOne));
-  return static_cast<int32_t>(std::fmin(std::fmax(scaled, 1.0f), float(kForgetOne)));
+  const float low = scaled > 1.0f ? scaled : 1.0f;  // comparisons vectorize, fmin/fmax do not
+  return static_cast<int32_t>(low < float(kForgetOne) ? low : float(kForgetOne));
 }
 
 // C++ `/` and `%` truncate toward zero; the buffer arithmetic needs floor semantics.

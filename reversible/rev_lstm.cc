@@ -81,7 +81,10 @@ void RevLstmLayer::multiply(int64_t* self, const int32_t* z_fixed, const float* 
       const float* row = s + int64_t(b) * c;
       float row_bits = 0;
 #pragma omp simd reduction(+ : row_bits)
-      for (int u = slice; u < g; ++u) row_bits -= vmath::log2(std::fmax(forget_from_sigmoid(row[u]), kMinForget));
+      for (int u = slice; u < g; ++u) {
+        const float z = forget_from_sigmoid(row[u]);
+        row_bits -= vmath::log2(z > kMinForget ? z : kMinForget);
+      }
       bits += row_bits;
     }
     *optimal_bits += bits;

@@ -27,7 +27,7 @@ enum class DropoutSite : uint32_t {
   slice = 81,
 };
 
-inline uint32_t dropout_module(DropoutSite site, int layer = 0) {
+inline uint32_t dropout_module_id(DropoutSite site, int layer = 0) {
   return static_cast<uint32_t>(site) + static_cast<uint32_t>(layer);
 }
 

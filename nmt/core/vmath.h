@@ -21,7 +21,9 @@ inline float bits_to_float(int32_t bits) {
 
 // e^x; exactly 0 for x < -87.3 (so masked scores of -inf give 0), finite for all x.
 inline float exp(float x) {
-  const float clamped = std::fmin(std::fmax(x, -87.3f), 88.0f);
+  // Comparisons, not std::fmin/fmax: GCC cannot vectorize those (their NaN rules).
+  const float low = x > -87.3f ? x : -87.3f;
+  const float clamped = low < 88.0f ? low : 88.0f;
   const float n = std::nearbyint(clamped * 1.44269504088896341f);
   // r = x - n*ln2 in two steps (Cody-Waite) keeps r exact to float precision.
   float r = std::fma(n, -0.693145751953125f, clamped);
@@ -58,7 +60,8 @@ inline float expm1_nonnegative(float y) {
 }
 
 inline float tanh(float x) {
-  const float a = std::fmin(std::fabs(x), 9.0f);
+  const float ax = std::fabs(x);
+  const float a = ax < 9.0f ? ax : 9.0f;
   const float em = expm1_nonnegative(2.0f * a);
   const float t = em / (em + 2.0f);
   return std::copysign(t, x);
@@ -70,13 +73,11 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
 inline float log(float x) {
   int32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
-  // x = 2^e · m with m in [sqrt(1/2), sqrt(2)).
-  int32_t e = ((bits >> 23) & 0xff) - 127;
-  int32_t mbits = (bits & 0x007fffff) | 0x3f800000;
-  const bool high = (mbits & 0x007fffff) > 0x3504f3;  // m > sqrt(2)
-  mbits = high ? mbits - 0x00800000 : mbits;
-  e = high ? e + 1 : e;
-  const float m = bits_to_float(mbits);
+  // x = 2^e · m with m in [sqrt(1/2), sqrt(2)): integer arithmetic only, so it vectorizes.
+  const int32_t mantissa = (bits & 0x007fffff) | 0x3f800000;   // m in [1, 2)
+  const int32_t high = int32_t(mantissa > 0x3fb504f3);          // m > sqrt(2): halve it
+  const int32_t e = ((bits >> 23) & 0xff) - 127 + high;
+  const float m = bits_to_float(mantissa - (high << 23));
   // ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716: series to s^11.
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;

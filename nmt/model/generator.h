@@ -1,0 +1,82 @@
+#pragma once
+// The output layer: logits = h · Wᵀ + b over the target vocabulary, with a fused
+// log-softmax + negative log-likelihood loss and its backward.
+//
+// Rows are processed in blocks of kBlockRows non-pad rows, so no buffer larger than
+// [kBlockRows, V] exists, and each row's softmax is computed by one thread in a fixed
+// order: results are identical for any thread count. A row's logits and log-probs do not
+// depend on the other rows of the call (batch invariance, needed by translation).
+//
+// Label smoothing as in Marian/fairseq: the target distribution of a token is
+// (1 - ε)·onehot(y) + ε/V, so the smoothed loss of a row is
+//   (1 - ε)·(-log p_y) + ε·(log Z - mean_v logit_v)
+// and the gradient w.r.t. the logits is softmax - target distribution.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nmt/core/params.h"
+#include "nmt/core/tensor.h"
+
+namespace revnmt {
+
+struct LossStats {
+  double nll = 0;            // Σ -log p(target) over non-pad tokens (no smoothing)
+  double smoothed_loss = 0;  // Σ cross-entropy against the smoothed target (= nll if ε = 0)
+  int64_t tokens = 0;        // non-pad tokens
+
+  LossStats& operator+=(const LossStats& other) {
+    nll += other.nll;
+    smoothed_loss += other.smoothed_loss;
+    tokens += other.tokens;
+    return *this;
+  }
+  // exp(nll / tokens); 1 when there are no tokens.
+  double perplexity() const { return tokens > 0 ? std::exp(nll / double(tokens)) : 1.0; }
+};
+
+class Generator {
+ public:
+  static constexpr int kBlockRows = 256;
+
+  // Registers scope/W [V, H] and scope/b [V].
+  Generator(ParameterSet& params, const std::string& scope, int hidden, int vocab);
+
+  int hidden() const { return hidden_; }  // H
+  int vocab() const { return vocab_; }    // V
+
+  // h [R, H], targets [R]. Rows whose target is pad_id are skipped (not counted, zero
+  // gradient). Returns unscaled sums. Backward of scale · smoothed_loss: d_h [R, H] is
+  // written, dW and db are accumulated into the parameters' grads.
+  // Targets other than pad_id must be in [0, V) (InternalError otherwise).
+  LossStats loss_and_backward(const float* h, int rows, const int32_t* targets, int32_t pad_id,
+                              float label_smoothing, float scale, float* d_h);
+
+  // The same statistics without gradients (validation).
+  LossStats loss_only(const float* h, int rows, const int32_t* targets, int32_t pad_id,
+                      float label_smoothing);
+
+  // out [R, V] = log_softmax(h · Wᵀ + b), for decoding. Thread-safe.
+  void log_probs(const float* h, int rows, float* out) const;
+
+ private:
+  LossStats run(const float* h, int rows, const int32_t* targets, int32_t pad_id,
+                float label_smoothing, float scale, float* d_h);
+
+  int hidden_;
+  int vocab_;
+  Parameter* w_;  // [V, H]
+  Parameter* b_;  // [V]
+
+  // Reused across calls.
+  std::vector<int32_t> kept_;         // [R] indices of non-pad rows
+  Tensor h_block_;                    // [blk, H] gathered rows
+  Tensor logits_;                     // [blk, V] logits, then d(loss)/d(logits) in place
+  Tensor d_h_block_;                  // [blk, H]
+  std::vector<double> row_nll_;       // [blk]
+  std::vector<double> row_smoothed_;  // [blk]
+};
+
+}  // namespace revnmt

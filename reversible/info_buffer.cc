@@ -9,7 +9,7 @@ namespace revnmt {
 
 void SpillStack::grow() {
   const size_t capacity = std::max<size_t>(256, allocated_words_ / 16);
-  chunks_.push_back({std::make_unique<uint32_t[]>(capacity), capacity});
+  chunks_.push_back({std::make_unique<uint16_t[]>(capacity), capacity});
   allocated_words_ += capacity;
   top_ = chunks_.back().data.get();
   capacity_ = capacity;
@@ -48,61 +48,64 @@ void InfoBuffer::release() {
 }
 
 bool InfoBuffer::is_empty() const {
-  return std::all_of(words_.begin(), words_.end(), [](uint64_t w) { return w == kEmpty; });
+  return std::all_of(words_.begin(), words_.end(), [](uint32_t w) { return w == kEmpty; });
 }
 
 double InfoBuffer::content_bits() const {
   double bits = 0;
-  for (uint64_t w : words_) bits += std::log2(double(w) / double(kEmpty));
+  for (uint32_t w : words_) bits += std::log2(double(w) / double(kEmpty));
   return bits;
 }
 
 void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
                     const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
-  const int buffered = units - slice;
+  constexpr int kShift = InfoBuffer::kSpillBits;
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     int64_t* hr = h + b * ld;
     const int32_t* zr = z + size_t(b) * units;
-    uint64_t* words = buffer.row(b);
-    const int32_t* zb = zr + slice;
-    int64_t* hb = hr + slice;
-
-    // Renormalize words that could overflow 2^42 after this step (rare: once per ~32
-    // forgotten bits per unit). Pushes go in unit order; the reverse pops in reverse.
+    uint32_t* words = buffer.row(b);
+    // Renormalize words that could leave [L, 2^16·L) in this step (rare). Pushes go in
+    // unit order; the reverse pops in reverse order.
     bool any_spill = false;
-    for (int d = 0; d < buffered; ++d) any_spill |= words[d] >= (uint64_t(zb[d]) << 32);
+    for (int u = slice; u < units; ++u) any_spill |= words[u] >= (uint32_t(zr[u]) << kShift);
     if (any_spill) {
-      for (int d = 0; d < buffered; ++d) {
-        if (words[d] >= (uint64_t(zb[d]) << 32)) {
-          spill.push(static_cast<uint32_t>(words[d]));
-          words[d] >>= 32;
+      for (int u = slice; u < units; ++u) {
+        if (words[u] >= (uint32_t(zr[u]) << kShift)) {
+          spill.push(static_cast<uint16_t>(words[u]));
+          words[u] >>= kShift;
         }
       }
     }
     for (int u = 0; u < slice; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
 #pragma omp simd
-    for (int d = 0; d < buffered; ++d) multiply_into(hb[d], words[d], zb[d]);
+    for (int u = slice; u < units; ++u) {
+      uint64_t word = words[u];
+      multiply_into(hr[u], word, zr[u]);
+      words[u] = uint32_t(word);
+    }
   }
 }
 
 void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
                   const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
-  const int buffered = units - slice;
+  constexpr int kShift = InfoBuffer::kSpillBits;
   for (int b = rows - 1; b >= 0; --b) {
     if (!active[b]) continue;
-    int64_t* hb = h + b * ld + slice;
-    const int32_t* zb = z + size_t(b) * units + slice;
-    uint64_t* words = buffer.row(b);
+    int64_t* hr = h + b * ld;
+    const int32_t* zr = z + size_t(b) * units;
+    uint32_t* words = buffer.row(b);
     bool any_unspill = false;
 #pragma omp simd reduction(| : any_unspill)
-    for (int d = 0; d < buffered; ++d) {
-      divide_from(hb[d], words[d], zb[d]);
-      any_unspill |= words[d] < InfoBuffer::kEmpty;
+    for (int u = slice; u < units; ++u) {
+      uint64_t word = words[u];
+      divide_from(hr[u], word, zr[u]);
+      words[u] = uint32_t(word);
+      any_unspill |= words[u] < InfoBuffer::kEmpty;
     }
     if (any_unspill) {
-      for (int d = buffered - 1; d >= 0; --d)
-        if (words[d] < InfoBuffer::kEmpty) words[d] = (words[d] << 32) | spill.pop();
+      for (int u = units - 1; u >= slice; --u)
+        if (words[u] < InfoBuffer::kEmpty) words[u] = (words[u] << kShift) | spill.pop();
     }
   }
 }

@@ -4,22 +4,24 @@
 //
 // The reference keeps one int64 digit per unit and, when any digit of a [B, D] block
 // passes 2^53, pushes the *whole block* and a flag bit (pitfall P7): one fast-forgetting
-// unit makes every other unit pay 64 bits. Here every (row, unit) has its own 64-bit
-// state word kept in a renormalized range, in the manner of an rANS coder:
+// unit makes every other unit pay 64 bits. Here every (row, unit position) has its own
+// 32-bit word, shared by all state variables of the layer at that position (h1 and h2;
+// c1, h1, c2 and h2 for LSTMs — the reference shares its buffer between halves too), kept
+// in a renormalized range in the manner of an rANS coder:
 //
-//   word ∈ [L, 2^32·L) with L = 1024.
-//   forward (multiply by Z/1024, push the 10 low bits of h, pop a digit < Z into h):
-//     if word >= Z·2^32: spill its low 32 bits onto the layer's SpillStack, word >>= 32
+//   word ∈ [L, 2^16·L) with L = 1024.
+//   forward (multiply h by Z/1024, push its 10 low bits, pop a digit < Z into h):
+//     if word >= Z·2^16: spill its low 16 bits onto the layer's SpillStack, word >>= 16
 //     n = word·1024 + (h mod 1024);  h = floor(h/1024)·Z + n mod Z;  word = n div Z
 //   reverse (exact mirror):
 //     n = word·Z + (h mod Z);  h = floor(h/Z)·1024 + n mod 1024;  word = n div 1024
-//     if word < L: word = word·2^32 + (pop 32 bits)
+//     if word < L: word = word·2^16 + (pop 16 bits)
 //
 // The spill threshold makes the two cases of the reverse test disjoint (a spilled word
 // is < L, an unspilled one >= L), so no flag bits are needed, and every spilled word is
-// 32 bits of information. A unit costs its 64-bit state word plus what it actually
-// forgot, rounded to 32-bit words: held bits ≈ optimal bits + 64 per unit and sequence.
-// All arithmetic stays below 2^52, so quotients go through doubles exactly.
+// 16 bits of information. A position costs its 32-bit word plus what it actually forgot,
+// rounded to 16-bit words: held bits ≈ optimal bits + 32 per position and sequence.
+// All arithmetic stays below 2^36, so quotients go through doubles exactly.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +36,8 @@ namespace revnmt {
 // The per-unit arithmetic of one step (REVERSIBLE.md §3.2/§3.3) on one state value h and
 // its buffer word, without renormalization (the kernels below spill/unspill around it).
 // Forward: push the 10 low bits of h into the word, multiply h by Z/1024, and move
-// (word mod Z) into the freed low digit of h. Requires word < Z·2^32 beforehand.
+// (word mod Z) into the freed low digit of h. Exact while word·1024 < 2^53 (the buffers
+// keep words below 2^26; the golden-vector tests use larger reference words).
 inline void multiply_into(int64_t& h, uint64_t& word, int64_t z) {
   const int64_t low = h & 1023;  // h mod 1024 (two's complement)
   const int64_t q = h >> 10;     // floor(h / 1024): arithmetic shift
@@ -53,26 +56,26 @@ inline void divide_from(int64_t& h, uint64_t& word, int64_t z) {
   h = q * 1024 + (n & 1023);
 }
 
-// LIFO of 32-bit words spilled by the buffers of one layer. Buffer operations form a
-// strict stack in time, so one stack per layer serves all its buffers and units,
+// LIFO of 16-bit words spilled by the buffer of one layer. Buffer operations form a
+// strict stack in time, so one stack per layer serves all its variables and units,
 // provided the reverse pass visits them in exactly the mirrored order. Storage is a
 // list of chunks growing with the content (at most 1/16 slack), each freed as it empties.
 class SpillStack {
  public:
-  void push(uint32_t word) {
+  void push(uint16_t word) {
     if (used_ == capacity_) grow();
     top_[used_++] = word;
     ++words_;
   }
-  uint32_t pop() {
+  uint16_t pop() {
     REVNMT_CHECK(words_ > 0, "pop from an empty spill stack");
-    const uint32_t word = top_[--used_];
+    const uint16_t word = top_[--used_];
     --words_;
     if (used_ == 0) release_top();
     return word;
   }
   size_t words() const { return words_; }
-  size_t allocated_bytes() const { return allocated_words_ * sizeof(uint32_t); }
+  size_t allocated_bytes() const { return allocated_words_ * sizeof(uint16_t); }
   void clear();
 
  private:
@@ -80,42 +83,43 @@ class SpillStack {
   void release_top();
 
   struct Chunk {
-    std::unique_ptr<uint32_t[]> data;
+    std::unique_ptr<uint16_t[]> data;
     size_t capacity;
   };
   std::vector<Chunk> chunks_;
-  uint32_t* top_ = nullptr;  // data of chunks_.back()
+  uint16_t* top_ = nullptr;  // data of chunks_.back()
   size_t used_ = 0;          // words used in chunks_.back()
   size_t capacity_ = 0;      // capacity of chunks_.back()
   size_t words_ = 0;
   size_t allocated_words_ = 0;
 };
 
-// The state words of one buffered state variable: [rows, units].
+// The words of one layer's buffer: [rows, units] (units = G, one per unit position).
 class InfoBuffer {
  public:
-  static constexpr uint64_t kEmpty = 1024;  // L: the value of a word holding no information
+  static constexpr uint32_t kEmpty = 1024;  // L: the value of a word holding no information
+  static constexpr int kSpillBits = 16;
 
   void reset(int rows, int units);
   void release();
-  uint64_t* row(int b) { return words_.data() + size_t(b) * units_; }
-  const uint64_t* row(int b) const { return words_.data() + size_t(b) * units_; }
+  uint32_t* row(int b) { return words_.data() + size_t(b) * units_; }
+  const uint32_t* row(int b) const { return words_.data() + size_t(b) * units_; }
   int rows() const { return rows_; }
   int units() const { return units_; }
   // True when every word is back to kEmpty (the state after a complete reversal).
   bool is_empty() const;
-  size_t allocated_bytes() const { return words_.capacity() * sizeof(uint64_t); }
-  // Exact information content, Σ log2(word / L), in bits (for tests and the ledger).
+  size_t allocated_bytes() const { return words_.capacity() * sizeof(uint32_t); }
+  // Information content of the words, Σ log2(word / L), in bits (spilled words not included).
   double content_bits() const;
 
  private:
-  std::vector<uint64_t> words_;
+  std::vector<uint32_t> words_;
   int rows_ = 0;
   int units_ = 0;
 };
 
 // h[b, u] ← h·Z/1024 for active rows, exactly invertibly: units [slice, units) move their
-// lost bits into `buffer` (which has units − slice columns); units [0, slice) are
+// lost bits into word u of `buffer` (which has `units` columns); units [0, slice) are
 // multiplied lossily (the caller keeps a copy of them for the reverse pass).
 // h: [rows, units] with leading dimension ld; z: [rows, units] with 1 <= Z <= 1024.
 void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,

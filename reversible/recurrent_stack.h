@@ -62,8 +62,12 @@ class RecurrentStack {
   // Runs all steps; `init`: [layers, rows, state_width] of state_dtype(), or null for zeros.
   virtual void forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
                        const DropoutKey& dropout) = 0;
-  // [layers, rows, state_width] after forward().
+  // [layers, rows, state_width] after forward(), until compact().
   virtual const Tensor& final_state() const = 0;
+  // Called once what forward() produced has been read (the decoder has copied the
+  // encoder's final state): shrink what is kept until backward(). A reversible stack packs
+  // its final states into 32 bits when every value fits (checked, never wrapped).
+  virtual void compact() {}
   // The first `width` units of the top layer's output after every step, as kept by
   // forward(): out [steps, rows, width]. Valid only for widths the stack was told to keep.
   virtual void kept_outputs(int width, float* out) const = 0;

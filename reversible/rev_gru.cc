@@ -149,24 +149,22 @@ void RevGruLayer::step_forward(const float* p, const uint8_t* active, int rows, 
   const int g = half();
   scratch_cache_.resize(size_t(rows) * cache_width());
   float* cache = scratch_cache_.data();
-  InfoBuffer* bufs = buffers.buffers;
   compute_half(0, p, state + g, rows, cache);
-  apply_half(0, active, rows, state, cache, mode, bufs ? &bufs[0] : nullptr, buffers.spill,
-             buffers.slice, optimal_bits);
+  apply_half(0, active, rows, state, cache, mode, buffers.buffer, buffers.spill, buffers.slice,
+             optimal_bits);
   compute_half(1, p, state, rows, cache);
-  apply_half(1, active, rows, state + g, cache, mode, bufs ? &bufs[1] : nullptr, buffers.spill, 0,
+  apply_half(1, active, rows, state + g, cache, mode, buffers.buffer, buffers.spill, 0,
              optimal_bits);
 }
 
 void RevGruLayer::step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
                                Multiplier mode, const StepBuffers& buffers, float* cache) {
   const int g = half(), h = 2 * g, c = cache_width();
-  InfoBuffer* bufs = buffers.buffers;
   // Half 2 first: its gates depend on the new h1, which is the current h1.
   compute_half(1, p, state, rows, cache);
-  undo_half(1, active, rows, state + g, mode, bufs ? &bufs[1] : nullptr, buffers.spill, 0, nullptr);
+  undo_half(1, active, rows, state + g, mode, buffers.buffer, buffers.spill, 0, nullptr);
   compute_half(0, p, state + g, rows, cache);
-  undo_half(0, active, rows, state, mode, bufs ? &bufs[0] : nullptr, buffers.spill, buffers.slice,
+  undo_half(0, active, rows, state, mode, buffers.buffer, buffers.spill, buffers.slice,
             buffers.slice_before);
   float* old1 = slot(cache, 0, kOld);
   float* old2 = slot(cache, 1, kOld);

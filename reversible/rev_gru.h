@@ -17,9 +17,6 @@ class RevGruLayer : public RevLayer {
   RevGruLayer(ParameterSet& params, const std::string& scope, const RevLayerConfig& config);
 
   int state_width() const override { return config_.hidden_size; }
-  int num_buffers() const override { return 2; }
-  int buffer_units(int) const override { return half(); }
-  bool buffer_is_h1(int v) const override { return v == 0; }
   int cache_width() const override { return 12 * half(); }
 
   void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,

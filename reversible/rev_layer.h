@@ -36,11 +36,11 @@ struct RevLayerConfig {
   float max_forget = 0.875f;  // m_f: z = m_f·sigmoid(a) + 1 - m_f
 };
 
-// Where a buffered step puts its bits: one InfoBuffer per state variable, in the
-// layer's variable order, and the layer's spill stack. `slice` leading units of h1 are
-// not buffered (kept verbatim by the stack for attention).
+// Where a buffered step puts its bits: the layer's buffer ([rows, G] words shared by all
+// its state variables) and spill stack. `slice` leading units of h1 are not buffered
+// (kept verbatim by the stack for attention).
 struct StepBuffers {
-  InfoBuffer* buffers = nullptr;
+  InfoBuffer* buffer = nullptr;
   SpillStack* spill = nullptr;
   int slice = 0;
   // Reverse only: the slice units' values before the step ([rows, slice]), restored
@@ -59,10 +59,6 @@ class RevLayer {
   int half() const { return config_.hidden_size / 2; }
   int projection_width() const { return projection_width_; }
   virtual int state_width() const = 0;
-  virtual int num_buffers() const = 0;  // buffered state variables
-  // Units of buffered variable v (its buffer has units - slice columns for v == h1).
-  virtual int buffer_units(int v) const = 0;
-  virtual bool buffer_is_h1(int v) const = 0;
   // Floats per row of one step's backward cache.
   virtual int cache_width() const = 0;
 

@@ -96,13 +96,12 @@ void RevLstmLayer::forward_half(int k, const uint8_t* active, int rows, int64_t*
                                 double* optimal_bits) {
   const int g = half(), w = state_width(), c = cache_width();
   update_.resize(size_t(rows) * g);
-  InfoBuffer* bufs = buffers.buffers;
   const float *gg = slot(cache, k, kG), *f = slot(cache, k, kF), *out = slot(cache, k, kOut);
   float* tc = slot(cache, k, kTc);
   // c_k ← FM(c_k, Zc) + Qh(f ⊙ g)
   int64_t* cs = c_of(state, k);
-  multiply(cs, zc_fixed_.data(), slot(cache, k, kSz), active, rows, mode,
-           bufs ? &bufs[2 * k] : nullptr, buffers.spill, 0, optimal_bits);
+  multiply(cs, zc_fixed_.data(), slot(cache, k, kSz), active, rows, mode, buffers.buffer,
+           buffers.spill, 0, optimal_bits);
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     const int64_t row = int64_t(b) * c;
@@ -124,9 +123,8 @@ void RevLstmLayer::forward_half(int k, const uint8_t* active, int rows, int64_t*
     }
   }
   int64_t* hs = h_of(state, k);
-  multiply(hs, zh_fixed_.data(), slot(cache, k, kSp), active, rows, mode,
-           bufs ? &bufs[2 * k + 1] : nullptr, buffers.spill, k == 0 ? buffers.slice : 0,
-           optimal_bits);
+  multiply(hs, zh_fixed_.data(), slot(cache, k, kSp), active, rows, mode, buffers.buffer,
+           buffers.spill, k == 0 ? buffers.slice : 0, optimal_bits);
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     int64_t* hr = hs + int64_t(b) * w;
@@ -142,7 +140,6 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
   REVNMT_CHECK(mode == Multiplier::buffered || mode == Multiplier::none,
                "only buffered or no-forgetting steps can be reversed");
   const int g = half(), w = state_width(), c = cache_width();
-  InfoBuffer* bufs = buffers.buffers;
   const float *gg = slot(cache, k, kG), *f = slot(cache, k, kF), *out = slot(cache, k, kOut);
   float* tc = slot(cache, k, kTc);
   int64_t* cs = c_of(state, k);
@@ -162,7 +159,7 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
     }
   }
   if (mode == Multiplier::buffered)
-    fixed_divide(hs, w, zh_fixed_.data(), rows, g, slice, active, bufs[2 * k + 1], *buffers.spill);
+    fixed_divide(hs, w, zh_fixed_.data(), rows, g, slice, active, *buffers.buffer, *buffers.spill);
   if (slice > 0 && buffers.slice_before != nullptr) {
     for (int b = 0; b < rows; ++b) {
       if (!active[b]) continue;
@@ -177,7 +174,7 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
     for (int u = 0; u < g; ++u) cr[u] -= fixed::to_fixed(f[row + u] * gg[row + u]);
   }
   if (mode == Multiplier::buffered)
-    fixed_divide(cs, w, zc_fixed_.data(), rows, g, 0, active, bufs[2 * k], *buffers.spill);
+    fixed_divide(cs, w, zc_fixed_.data(), rows, g, 0, active, *buffers.buffer, *buffers.spill);
   float *c_old = slot(cache, k, kCOld), *h_old = slot(cache, k, kHOld);
   for (int b = 0; b < rows; ++b) {
     const int64_t row = int64_t(b) * c;

@@ -17,10 +17,6 @@ class RevLstmLayer : public RevLayer {
   RevLstmLayer(ParameterSet& params, const std::string& scope, const RevLayerConfig& config);
 
   int state_width() const override { return 2 * config_.hidden_size; }
-  // Buffered variables in forward order: c1, h1, c2, h2.
-  int num_buffers() const override { return 4; }
-  int buffer_units(int) const override { return half(); }
-  bool buffer_is_h1(int v) const override { return v == 1; }
   int cache_width() const override { return 18 * half(); }
 
   void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,

@@ -11,7 +11,7 @@
 namespace revnmt {
 
 struct RevStack::LayerTape {
-  std::vector<InfoBuffer> buffers;  // one per buffered state variable
+  InfoBuffer buffer;  // [rows, G] words shared by the layer's state variables
   SpillStack spill;
   double optimal_bits = 0;
 };
@@ -131,6 +131,7 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
   lengths_.assign(shape.lengths, shape.lengths + rows);
   dropout_ = dropout;
 
+  packed_final_state_.release();
   final_state_.resize({num_layers, rows, w}, DType::i64);
   if (init != nullptr) {
     REVNMT_CHECK(init->dtype() == DType::i64 && init->shape() == final_state_.shape(),
@@ -143,15 +144,10 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
     LayerTape& tape = tapes_[l];
     tape.spill.clear();
     tape.optimal_bits = 0;
-    tape.buffers.clear();
-    if (train_mode(l) == Multiplier::buffered) {
-      const RevLayer& layer = *layers_[l];
-      tape.buffers.resize(layer.num_buffers());
-      for (int v = 0; v < layer.num_buffers(); ++v) {
-        const int slice = (layer.buffer_is_h1(v) && l == top_layer) ? sd : 0;
-        tape.buffers[v].reset(rows, layer.buffer_units(v) - slice);
-      }
-    }
+    if (train_mode(l) == Multiplier::buffered)
+      tape.buffer.reset(rows, config_.hidden_size / 2);
+    else
+      tape.buffer.release();
     if (stores_states(l)) {
       stored_[l].resize({steps + 1, rows, w}, DType::i64);
       std::memcpy(stored_[l].raw(), final_state_.data<int64_t>() + int64_t(l) * rows * w,
@@ -180,7 +176,7 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
       int64_t* state = final_state_.data<int64_t>() + int64_t(l) * rows * w;
       if (l < top_layer) y_.resize(size_t(n) * rows * h);
       const Multiplier mode = train_mode(l);
-      const StepBuffers buffers{tapes_[l].buffers.data(), &tapes_[l].spill, l == top_layer ? sd : 0,
+      const StepBuffers buffers{&tapes_[l].buffer, &tapes_[l].spill, l == top_layer ? sd : 0,
                                 nullptr};
       double* optimal = config_.measure_optimal ? &tapes_[l].optimal_bits : nullptr;
       for (int t = t0; t < t1; ++t) {
@@ -198,6 +194,26 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
       if (l < top_layer) std::swap(x_, y_);
     }
   }
+}
+
+const Tensor& RevStack::final_state() const {
+  REVNMT_CHECK(packed_final_state_.empty(), "final_state() after compact()");
+  return final_state_;
+}
+
+void RevStack::compact() {
+  if (final_state_.empty()) return;
+  const int64_t* s = final_state_.data<int64_t>();
+  bool fits = true;
+  for (int64_t i = 0; i < final_state_.numel(); ++i) fits &= s[i] >= INT32_MIN && s[i] <= INT32_MAX;
+  if (fits) {
+    packed_final_state_.resize(final_state_.shape(), DType::i32);
+    int32_t* packed = packed_final_state_.data<int32_t>();
+    for (int64_t i = 0; i < final_state_.numel(); ++i) packed[i] = int32_t(s[i]);
+  } else {
+    packed_final_state_ = final_state_;
+  }
+  final_state_.release();
 }
 
 void RevStack::kept_outputs(int width, float* out) const {
@@ -230,7 +246,17 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
   const int num_layers = config_.layers, top_layer = num_layers - 1;
   const int rows = rows_, steps = steps_, w = state_width(), h = config_.hidden_size;
   const int sd = config_.slice_dim, k = config_.chunk_steps;
-  work_state_ = final_state_;  // recovered backwards in place
+  // Recovered backwards in place, from the (possibly packed) final states.
+  if (packed_final_state_.empty()) {
+    work_state_ = final_state_;
+  } else if (packed_final_state_.dtype() == DType::i64) {
+    work_state_ = packed_final_state_;
+  } else {
+    work_state_.resize(packed_final_state_.shape(), DType::i64);
+    const int32_t* packed = packed_final_state_.data<int32_t>();
+    int64_t* s = work_state_.data<int64_t>();
+    for (int64_t i = 0; i < work_state_.numel(); ++i) s[i] = packed[i];
+  }
   Tensor d_state({num_layers, rows, w}, DType::f32);
   if (d_final != nullptr) {
     REVNMT_CHECK(d_final->dtype() == DType::f32 && d_final->shape() == d_state.shape(),
@@ -278,8 +304,8 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
           std::memcpy(state, before, sizeof(int64_t) * rows * w);
         } else {
           const bool sliced = l == top_layer && sd > 0;
-          const StepBuffers buffers{tapes_[l].buffers.data(), &tapes_[l].spill,
-                                    l == top_layer ? sd : 0, sliced ? load_slice(t) : nullptr};
+          const StepBuffers buffers{&tapes_[l].buffer, &tapes_[l].spill, l == top_layer ? sd : 0,
+                                    sliced ? load_slice(t) : nullptr};
           layer.step_reverse(p, active_.data(), rows, state, mode, buffers, cache);
         }
         if (observer_) observer_(l, t, state);
@@ -330,27 +356,24 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
   if (d_init != nullptr) *d_init = std::move(d_state);
   // The tape is consumed: free it so the next forward's ledger counts only its own.
   for (auto& tape : tapes_) {
-    for (auto& buffer : tape.buffers) buffer.release();
+    tape.buffer.release();
     tape.spill.clear();
   }
   for (auto& stored : stored_) stored.release();
   slices_.release();
+  packed_final_state_.release();
 }
 
 double RevStack::buffer_content_bits() const {
   double bits = 0;
-  for (const auto& tape : tapes_) {
-    for (const auto& buffer : tape.buffers) bits += buffer.content_bits();
-    bits += 32.0 * double(tape.spill.words());
-  }
+  for (const auto& tape : tapes_)
+    bits += tape.buffer.content_bits() + InfoBuffer::kSpillBits * double(tape.spill.words());
   return bits;
 }
 
 bool RevStack::buffers_empty() const {
   for (const auto& tape : tapes_) {
-    if (tape.spill.words() != 0) return false;
-    for (const auto& buffer : tape.buffers)
-      if (!buffer.is_empty()) return false;
+    if (tape.spill.words() != 0 || !tape.buffer.is_empty()) return false;
   }
   return true;
 }
@@ -362,19 +385,19 @@ MemoryLedger RevStack::ledger() const {
   ledger.baseline_bits = per_layer * config_.layers;
   int64_t buffer_bytes = 0, stored_bytes = 0;
   for (const auto& tape : tapes_) {
-    for (const auto& buffer : tape.buffers) buffer_bytes += int64_t(buffer.allocated_bytes());
-    buffer_bytes += int64_t(tape.spill.allocated_bytes());
+    buffer_bytes += int64_t(tape.buffer.allocated_bytes() + tape.spill.allocated_bytes());
     ledger.optimal_bits += tape.optimal_bits;
   }
   for (const auto& stored : stored_) stored_bytes += int64_t(stored.nbytes());
   stored_bytes += int64_t(slices_.nbytes());
   ledger.buffer_bits = 8.0 * double(buffer_bytes);
   ledger.stored_bits = 8.0 * double(stored_bytes);
-  ledger.final_state_bits = 8.0 * double(final_state_.nbytes());
+  const int64_t final_bytes = int64_t(final_state_.nbytes() + packed_final_state_.nbytes());
+  ledger.final_state_bits = 8.0 * double(final_bytes);
   ledger.held_bits = ledger.buffer_bits + ledger.stored_bits + ledger.final_state_bits;
   ledger.optimal_bits += ledger.stored_bits;
-  ledger.held_bytes = buffer_bytes + stored_bytes + int64_t(final_state_.nbytes()) +
-                      int64_t(lengths_.size() * sizeof(int32_t));
+  ledger.held_bytes =
+      buffer_bytes + stored_bytes + final_bytes + int64_t(lengths_.size() * sizeof(int32_t));
   return ledger;
 }
 

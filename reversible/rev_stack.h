@@ -63,7 +63,8 @@ class RevStack : public RecurrentStack {
 
   void forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
                const DropoutKey& dropout) override;
-  const Tensor& final_state() const override { return final_state_; }
+  const Tensor& final_state() const override;
+  void compact() override;
   void kept_outputs(int width, float* out) const override;
   void backward(StackInput& input, OutputGradient& consumer, const Tensor* d_final,
                 Tensor* d_init) override;
@@ -107,7 +108,8 @@ class RevStack : public RecurrentStack {
   int rows_ = 0;
   std::vector<int32_t> lengths_;
   DropoutKey dropout_;
-  Tensor final_state_;            // [L, B, W] i64
+  Tensor final_state_;            // [L, B, W] i64 (released by compact())
+  Tensor packed_final_state_;     // [L, B, W] i32 when every value fits, else i64
   std::vector<LayerTape> tapes_;  // per layer: buffers, spill stack, optimal bits
   Tensor slices_;                 // [T+1, B, sd] i32
   std::vector<Tensor> stored_;    // per layer [T+1, B, W] i64 (when stored)

@@ -28,7 +28,9 @@ void RandomInput::backward(int t0, int t1, const float* d) {
 }
 
 LinearLoss::LinearLoss(int steps, int rows, int hidden, uint64_t seed)
-    : rows_(rows), hidden_(hidden), weight_(size_t(steps) * rows * hidden),
+    : rows_(rows),
+      hidden_(hidden),
+      weight_(size_t(steps) * rows * hidden),
       seen_(weight_.size(), NAN) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal;
@@ -97,19 +99,19 @@ ReversalReport check_reversal(const SelfCheckCase& c) {
   RandomInput input(c.steps, c.rows, c.hidden, c.seed + 2, 2.0f);
   reference.forward(shape, reference_input, nullptr, dropout);
   stack.forward(shape, input, nullptr, dropout);
+  stack.compact();
   report.ledger = stack.ledger();
 
   const int w = stack.state_width();
   stack.set_reverse_observer([&](int layer, int t, const int64_t* state) {
-    const int64_t* want =
-        reference.stored_states(layer).data<int64_t>() + int64_t(t) * c.rows * w;
+    const int64_t* want = reference.stored_states(layer).data<int64_t>() + int64_t(t) * c.rows * w;
     bool differs = false;
     for (int64_t i = 0; i < int64_t(c.rows) * w; ++i) {
       if (state[i] != want[i]) {
         differs = true;
         report.max_abs_difference =
-            std::max(report.max_abs_difference, std::fabs(double(state[i] - want[i])) *
-                                                    double(fixed::kToFloat));
+            std::max(report.max_abs_difference,
+                     std::fabs(double(state[i] - want[i])) * double(fixed::kToFloat));
       }
     }
     report.states_differing += differs;

@@ -106,10 +106,10 @@ TEST(BufferArithmetic, ExtremeMultipliers) {
 TEST(SpillStack, LifoAcrossChunksAndBoundedSlack) {
   SpillStack stack;
   const uint32_t n = 100000;
-  for (uint32_t i = 0; i < n; ++i) stack.push(i * 2654435761u);
+  for (uint32_t i = 0; i < n; ++i) stack.push(uint16_t(i * 2654435761u));
   EXPECT_EQ(stack.words(), n);
-  EXPECT_LE(stack.allocated_bytes(), size_t(n) * 4 * 17 / 16 + 1024 * 4);
-  for (uint32_t i = n; i-- > 0;) ASSERT_EQ(stack.pop(), i * 2654435761u);
+  EXPECT_LE(stack.allocated_bytes(), size_t(n) * 2 * 17 / 16 + 1024 * 2);
+  for (uint32_t i = n; i-- > 0;) ASSERT_EQ(stack.pop(), uint16_t(i * 2654435761u));
   EXPECT_EQ(stack.words(), 0u);
   EXPECT_EQ(stack.allocated_bytes(), 0u);
 }
@@ -134,7 +134,7 @@ void run_long_sequence(unsigned seed, int steps, int rows, int units, int slice,
   for (auto& v : h) v = initial(rng);
   const std::vector<int64_t> h_initial = h;
   InfoBuffer buffer;
-  buffer.reset(rows, units - slice);
+  buffer.reset(rows, units);
   SpillStack spill;
   Trajectory traj;
   std::vector<std::vector<int64_t>> states, slices;
@@ -186,8 +186,8 @@ TEST(InfoBuffer, LongSequencesReverseExactly) {
   run_long_sequence(5, 2000, 3, 6, 5, 1, 0.9);    // slice of all but one unit
 }
 
-// Held bits stay close to the information actually forgotten: state words (64 bits per
-// unit) + spilled 32-bit words, against Σ log2(1024/Z) over active units.
+// Held bits stay close to the information actually forgotten: state words (32 bits per
+// unit) + spilled 16-bit words, against Σ log2(1024/Z) over active units.
 TEST(InfoBuffer, HeldBitsCloseToContent) {
   for (int steps : {25, 1000}) {
     std::mt19937_64 rng(11 + steps);
@@ -207,10 +207,10 @@ TEST(InfoBuffer, HeldBitsCloseToContent) {
       }
       fixed_multiply(h.data(), units, z.data(), rows, units, 0, active.data(), buffer, spill);
     }
-    const double content = buffer.content_bits() + 32.0 * spill.words();
+    const double content = buffer.content_bits() + 16.0 * spill.words();
     EXPECT_NEAR(content, forgotten, 1e-3 * forgotten + 1.0) << steps;
-    const double held = 64.0 * rows * units + 8.0 * spill.allocated_bytes();
-    EXPECT_LE(held, 1.10 * forgotten + 64.0 * rows * units) << steps;
+    const double held = 8.0 * (buffer.allocated_bytes() + spill.allocated_bytes());
+    EXPECT_LE(held, 1.10 * forgotten + 32.0 * rows * units) << steps;
   }
 }
 

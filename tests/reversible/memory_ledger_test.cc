@@ -27,20 +27,20 @@ TEST(MemoryLedger, HandComputedSmallCase) {
 
   // Baseline: 32 bits · T · B · H = 32 · 3 · 2 · 4.
   EXPECT_EQ(ledger.baseline_bits, 768.0);
-  // Buffers: h1 keeps G - slice = 1 buffered unit, h2 keeps 2: (1 + 2) words · B rows ·
-  // 64 bits; nothing spilled in 3 steps.
-  EXPECT_EQ(ledger.buffer_bits, 3 * 2 * 64.0);
+  // Buffer: one 32-bit word per unit position (G = 2), shared by h1 and h2, per row;
+  // nothing spilled in 3 steps.
+  EXPECT_EQ(ledger.buffer_bits, 2 * 2 * 32.0);
   // Slices: (T + 1) · B · slice · 32 bits (RevGRU slices are int32).
   EXPECT_EQ(ledger.stored_bits, 4 * 2 * 1 * 32.0);
   // Final states: B · H int64.
   EXPECT_EQ(ledger.final_state_bits, 2 * 4 * 64.0);
-  EXPECT_EQ(ledger.held_bits, 384.0 + 256.0 + 512.0);
+  EXPECT_EQ(ledger.held_bits, 128.0 + 256.0 + 512.0);
   // Optimal: −log2(0.5625) per active buffered unit-step: (3 + 2) row-steps · 3 units,
   // plus the slices, which must be stored verbatim.
   EXPECT_NEAR(ledger.optimal_bits, 15 * -std::log2(0.5625) + 256.0, 1e-3);
-  // Bytes: buffers 48 + slices 32 + final states 64 + lengths 8.
-  EXPECT_EQ(ledger.held_bytes, 48 + 32 + 64 + 8);
-  EXPECT_NEAR(ledger.actual_ratio(), 768.0 / 1152.0, 1e-12);
+  // Bytes: buffer 16 + slices 32 + final states 64 + lengths 8.
+  EXPECT_EQ(ledger.held_bytes, 16 + 32 + 64 + 8);
+  EXPECT_NEAR(ledger.actual_ratio(), 768.0 / 896.0, 1e-12);
 }
 
 // Held bits track the information forgotten: for long sequences the buffers hold at most
@@ -59,7 +59,7 @@ TEST(MemoryLedger, HeldBitsNearOptimalOnLongAndShortSequences) {
     testing::RandomInput input(steps, rows, 16, 2);
     stack.forward({steps, rows, lengths.data()}, input, nullptr, {});
     const MemoryLedger ledger = stack.ledger();
-    const double words_allowance = 64.0 * rows * 32;  // one word per unit per sequence
+    const double words_allowance = 64.0 * rows * 32;  // one 64-bit word per unit and sequence
     EXPECT_LE(ledger.buffer_bits, 1.10 * ledger.optimal_bits + words_allowance) << steps;
     // The exact content agrees with the optimum (quantization of z aside).
     EXPECT_NEAR(stack.buffer_content_bits(), ledger.optimal_bits, 0.02 * ledger.optimal_bits)

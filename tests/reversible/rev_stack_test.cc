@@ -91,6 +91,13 @@ TEST_P(StackReversal, RecoversEveryStateBitForBit) {
                         stack->final_state().nbytes()),
             0);
   EXPECT_GT(stack->buffer_content_bits(), 0.0);
+  // What is kept until backward: final states packed into 32 bits when they fit.
+  const double final_bits_before = stack->ledger().final_state_bits;
+  stack->compact();
+  EXPECT_LE(stack->ledger().final_state_bits, final_bits_before);
+  if (c.cell == RevCell::gru) {
+    EXPECT_EQ(stack->ledger().final_state_bits, final_bits_before / 2);
+  }
 
   const int w = stack->state_width();
   int64_t compared = 0, mismatches = 0;

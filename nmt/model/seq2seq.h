@@ -1,0 +1,134 @@
+#pragma once
+// The attention encoder-decoder (REVERSIBLE.md §6–§7), with reversible or standard cells.
+//
+// Training step (DESIGN.md, "the training step"):
+//   1. encoder forward over the source embeddings, keeping only what its backward needs
+//      (a reversible encoder: bit-buffers, final states, the attention slices);
+//   2. decoder forward from the encoder's final states, keeping the same (no attention
+//      is needed yet: the decoder RNN does not read it, there is no input feeding);
+//   3. the attention context of the batch is built once (slices/hidden from the encoder,
+//      embeddings re-looked-up from token ids);
+//   4. decoder backward sweep: per chunk of steps the recovered top outputs go through
+//      query dropout, attention, generator and the fused loss, whose gradient flows back
+//      into the decoder and into the context;
+//   5. encoder backward sweep, fed with the context's slice gradient per chunk and with
+//      the gradient of the decoder's initial state.
+// So the loss is computed during the backward sweep, chunk by chunk, and the T×B×V logits
+// never exist at once.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attention/context.h"
+#include "attention/global_attention.h"
+#include "nmt/config/model_config.h"
+#include "nmt/core/dropout.h"
+#include "nmt/core/params.h"
+#include "nmt/data/batch.h"
+#include "nmt/model/embedding.h"
+#include "nmt/model/generator.h"
+#include "reversible/recurrent_stack.h"
+#include "reversible/rev_stack.h"
+
+namespace revnmt {
+
+struct SpecialTokens {
+  int32_t pad = 3;
+  int32_t bos = 1;
+  int32_t eos = 2;
+  int32_t unk = 0;
+};
+
+struct StepResult {
+  LossStats loss;
+  MemoryLedger encoder;  // what the encoder kept between forward and backward
+  MemoryLedger decoder;
+  int64_t held_bytes = 0;  // real bytes kept between forward and backward (both + token ids)
+};
+
+// The context and decoder start state of a batch of sources, for decoding.
+struct EncodedBatch {
+  ContextStore context;  // [S, Ts, C]
+  Tensor state;          // decoder initial state [L, S, W]
+  int sentences() const { return context.sentences(); }
+};
+
+struct Seq2SeqOptions {
+  int chunk_steps = 16;  // time steps per chunk of the backward sweeps (memory/speed)
+  // For verification only (reversible cells): Tape::stored backpropagates through stored
+  // states instead of reversing; smooth arithmetic makes finite differences meaningful.
+  Tape tape = Tape::reversal;
+  bool smooth = false;
+};
+
+class Seq2Seq {
+ public:
+  Seq2Seq(const ModelConfig& config, int src_vocab, int tgt_vocab, const SpecialTokens& special,
+          const Seq2SeqOptions& options = {});
+  ~Seq2Seq();
+
+  const ModelConfig& config() const { return config_; }
+  const SpecialTokens& special() const { return special_; }
+  ParameterSet& params() { return params_; }
+  const ParameterSet& params() const { return params_; }
+  int src_vocab() const { return src_embedding_->vocab(); }
+  int tgt_vocab() const { return generator_->vocab(); }
+
+  // Parameters uniform in [-init_range, init_range] from the seed.
+  void initialize(uint64_t seed) { params_.init_uniform(float(config_.init_range), seed); }
+
+  // Forward and backward of one batch: accumulates into the parameters' gradients the
+  // gradient of `scale` × (label-smoothed loss summed over target tokens).
+  StepResult train_step(const Batch& batch, const DropoutKey& dropout, float label_smoothing,
+                        float scale);
+
+  // Only the training forward, for memory measurements: the ledgers of what would be kept.
+  StepResult forward_only(const Batch& batch, const DropoutKey& dropout);
+
+  // Validation: loss without dropout or gradients (inference arithmetic).
+  LossStats evaluate(const Batch& batch);
+
+  // --- decoding ---
+  // Encodes batch.src / batch.src_len (targets are not used).
+  void encode(const Batch& batch, EncodedBatch& out);
+  // One decoder step for `rows` hypotheses: state [L, rows, W] (updated), prev_tokens
+  // [rows], sentence_of_row [rows] (index into the encoded batch); writes log_probs
+  // [rows, V] and, if not null, attention weights [rows, Ts].
+  void decode_step(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,
+                   const int32_t* sentence_of_row, int rows, float* log_probs, float* attention);
+  // state [L, R, W] -> out [L, rows, W] with out[:, r] = state[:, from[r]] (beam reordering).
+  static void gather_rows(const Tensor& state, const int32_t* from, int rows, Tensor& out);
+
+ private:
+  class DecoderLoss;
+  class ContextGradient;
+
+  ContextLayout context_layout() const;
+  // Builds the batch's context from the encoder's kept outputs (training) or from
+  // `top` [Ts, B, H] (inference), with the slice dropout mask when training.
+  void build_context(const Batch& batch, const float* top, const float* src_mask,
+                     const float* slice_mask, ContextStore& store);
+  void masks(const Batch& batch, const DropoutKey& dropout);
+  StepResult run_forward(const Batch& batch, const DropoutKey& dropout);
+
+  ModelConfig config_;
+  SpecialTokens special_;
+  ParameterSet params_;
+  std::unique_ptr<Embedding> src_embedding_;
+  std::unique_ptr<Embedding> tgt_embedding_;
+  std::unique_ptr<RecurrentStack> encoder_;
+  std::unique_ptr<RecurrentStack> decoder_;
+  std::unique_ptr<GlobalAttention> attention_;
+  std::unique_ptr<Generator> generator_;
+  Seq2SeqOptions options_;
+
+  // Per-batch scratch, reused.
+  std::vector<float> src_mask_, tgt_mask_, query_mask_, slice_mask_;  // locked dropout masks
+  ContextStore context_;
+  std::vector<float> buffer_, top_;
+  Tensor d_decoder_init_;
+};
+
+}  // namespace revnmt

@@ -19,6 +19,7 @@
 #include "nmt/model/model_io.h"
 #include "nmt/train/checkpoint.h"
 #include "nmt/train/grad_clip.h"
+#include "nmt/train/run_setup.h"
 #include "nmt/train/signals.h"
 
 namespace revnmt {
@@ -200,44 +201,11 @@ void Trainer::prepare_run_dir() {
 }
 
 void Trainer::prepare_vocab() {
-  const DataConfig& data = recipe_.data;
-  auto obtain = [&](const std::string& path, const std::vector<std::string>& inputs,
-                    const std::string& what) {
-    if (file_exists(path)) {
-      Vocab vocab = Vocab::load(path);
-      log_->info("[vocab] Loaded " + what + " vocabulary " + path + ": " +
-                 with_thousands(int64_t(vocab.size())) + " pieces");
-      return vocab;
-    }
-    const std::string parent = fs::path(path).parent_path().string();
-    if (!parent.empty()) make_directories(parent);
-    VocabTrainOptions options;
-    options.inputs = inputs;
-    options.model_path = path;
-    options.vocab_size = data.vocab_size;
-    options.model_type = to_string(data.vocab_type);
-    options.max_lines = data.vocab_max_lines;
-    options.seed = static_cast<uint64_t>(recipe_.train.seed);
-    log_->info("[vocab] Training " + what + " SentencePiece " + options.model_type +
-               " vocabulary of " + with_thousands(int64_t(data.vocab_size)) + " pieces into " +
-               path);
-    VocabTrainSummary summary;
-    Vocab vocab = Vocab::train(options, &summary);
-    trained_vocabs_.push_back(path);
-    log_->info("[vocab] Trained " + path + ": " + with_thousands(int64_t(summary.pieces)) +
-               " pieces from " + with_thousands(summary.lines_used) + " of " +
-               with_thousands(summary.lines_read) + " lines");
-    return vocab;
-  };
-  const std::string train_src = resolve_data_path(data, data.train_src);
-  const std::string train_tgt = resolve_data_path(data, data.train_tgt);
-  if (data.joint_vocab) {
-    src_vocab_ = obtain(src_vocab_path(recipe_), {train_src, train_tgt}, "joint");
-    tgt_vocab_ = *src_vocab_;
-  } else {
-    src_vocab_ = obtain(src_vocab_path(recipe_), {train_src}, "source");
-    tgt_vocab_ = obtain(tgt_vocab_path(recipe_), {train_tgt}, "target");
-  }
+  RecipeVocabs vocabs =
+      prepare_vocabs(recipe_, [this](const std::string& line) { log_->info(line); });
+  src_vocab_ = std::move(vocabs.src);
+  tgt_vocab_ = std::move(vocabs.tgt);
+  trained_vocabs_ = std::move(vocabs.trained);
 }
 
 void Trainer::prepare_data() {
@@ -245,9 +213,7 @@ void Trainer::prepare_data() {
   const TrainConfig& train = recipe_.train;
   const std::string src = resolve_data_path(data, data.train_src);
   const std::string tgt = resolve_data_path(data, data.train_tgt);
-  CorpusOptions corpus_options;
-  corpus_options.max_length = data.max_length;
-  train_corpus_ = ParallelCorpus::load(src, tgt, *src_vocab_, *tgt_vocab_, corpus_options);
+  train_corpus_ = load_training_corpus(recipe_, *src_vocab_, *tgt_vocab_);
   const CorpusStats& stats = train_corpus_.stats();
   log_->info("[data] Training corpus " + src + " / " + tgt + ": " + with_thousands(stats.lines) +
              " pairs, kept " + with_thousands(stats.kept) + ", empty " +
@@ -256,13 +222,7 @@ void Trainer::prepare_data() {
              with_thousands(train_corpus_.src_tokens()) + " / " +
              with_thousands(train_corpus_.tgt_tokens()) + " subword tokens");
 
-  BatcherOptions options;
-  options.batch_size = train.batch_size;
-  options.batch_tokens = train.batch_tokens;
-  options.pool_batches = train.pool_batches;
-  options.shuffle = true;
-  options.seed = static_cast<uint64_t>(train.seed);
-  batcher_ = std::make_unique<Batcher>(train_corpus_, options);
+  batcher_ = std::make_unique<Batcher>(train_corpus_, training_batcher_options(train));
 
   validator_ = std::make_unique<Validator>(recipe_, *src_vocab_, *tgt_vocab_);
   const CorpusStats& valid = validator_->corpus().stats();
@@ -278,10 +238,7 @@ void Trainer::prepare_data() {
 
 void Trainer::prepare_model() {
   const ModelConfig& m = recipe_.model;
-  Seq2SeqOptions options;
-  options.chunk_steps = recipe_.train.chunk_steps;
-  model_ = std::make_unique<Seq2Seq>(m, src_vocab_->size(), tgt_vocab_->size(),
-                                     special_tokens_of(*tgt_vocab_), options);
+  model_ = make_model(m, recipe_.train, *src_vocab_, *tgt_vocab_);
   optimizer_ = make_optimizer(recipe_.train, model_->params());
   const int64_t n = model_->params().numel();
   std::string context = to_string(m.context);
@@ -455,11 +412,10 @@ void Trainer::run_batch() {
   params.zero_grads();
 
   std::string fault_reason;
-  const StepResult step = checked_train_step(
-      *model_, batch,
-      DropoutKey{static_cast<uint64_t>(recipe_.train.seed), static_cast<uint64_t>(update), true},
-      static_cast<float>(recipe_.train.label_smoothing), 1.0f / static_cast<float>(tokens),
-      fault_reason);
+  const StepResult step =
+      checked_train_step(*model_, batch, training_dropout(recipe_.train, update),
+                         static_cast<float>(recipe_.train.label_smoothing),
+                         1.0f / static_cast<float>(tokens), fault_reason);
   if (options_.after_backward) options_.after_backward(update, *model_);
   double norm = 0.0;
   if (fault_reason.empty()) {

@@ -59,9 +59,15 @@ void GlobalAttention::check(int rows, const int32_t* sentence_of_row,
                    " attends to sentence ", sentence_of_row[r], " of ", context.sentences);
 }
 
+void GlobalAttention::pack(PackedAttention& packed) const {
+  const int h = query_size_, c = context_size_;
+  packed.w_in.pack(false, h, c, w_in_->data(), c);
+  packed.w_out.pack(false, c + h, h, w_out_->data(), h);
+}
+
 void GlobalAttention::forward(const float* query, int rows, const int32_t* sentence_of_row,
                               const AttentionContext& context, AttentionTape& tape, float* attn_h,
-                              float* weights_out) const {
+                              float* weights_out, const PackedAttention* packed) const {
   check(rows, sentence_of_row, context);
   const int h = query_size_, c = context_size_, hc = c + h, t = context.steps;
   tape.rows = rows;
@@ -76,7 +82,10 @@ void GlobalAttention::forward(const float* query, int rows, const int32_t* sente
   float* out = tape.attn_h.data<float>();       // [R, H]
 
   // wq [R, C] = q [R, H] · W_in [H, C]
-  matmul_nn(rows, c, h, query, w_in_->data(), wq);
+  if (packed != nullptr)
+    matmul_packed(rows, query, h, packed->w_in, wq, c);
+  else
+    matmul_nn(rows, c, h, query, w_in_->data(), wq);
 
   const int64_t work = int64_t(rows) * t * c;
 #pragma omp parallel for schedule(static) if (work >= kParallelWork)
@@ -116,7 +125,10 @@ void GlobalAttention::forward(const float* query, int rows, const int32_t* sente
   }
 
   // pre [R, H] = [ctx ; q] [R, C + H] · W_out [C + H, H]
-  matmul_nn(rows, h, hc, concat, w_out_->data(), out);
+  if (packed != nullptr)
+    matmul_packed(rows, concat, hc, packed->w_out, out, h);
+  else
+    matmul_nn(rows, h, hc, concat, w_out_->data(), out);
   // attn_h [R, H] = tanh(pre)
   const int64_t n = int64_t(rows) * h;
   for (int64_t k = 0; k < n; ++k) out[k] = vmath::tanh(out[k]);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "attention/context.h"
+#include "nmt/core/matmul.h"
 #include "nmt/core/params.h"
 #include "nmt/core/tensor.h"
 
@@ -36,6 +37,11 @@ struct AttentionTape {
   Tensor attn_h;   // [R, H]      tanh(concat · W_out)
 };
 
+// The attention weights packed for decoding steps (fp32); pack again after they change.
+struct PackedAttention {
+  PackedMatrix w_in, w_out;
+};
+
 class GlobalAttention {
  public:
   // Registers scope/W_in [H, C] and scope/W_out [C + H, H] (no biases).
@@ -46,9 +52,11 @@ class GlobalAttention {
 
   // query [R, H]; sentence_of_row [R] (null: r % context.sentences); attn_h [R, H];
   // weights_out [R, context.steps] or null. Thread-safe for distinct tapes.
+  // With `packed` (from pack()), the two products read the packed weights.
   void forward(const float* query, int rows, const int32_t* sentence_of_row,
                const AttentionContext& context, AttentionTape& tape, float* attn_h,
-               float* weights_out) const;
+               float* weights_out, const PackedAttention* packed = nullptr) const;
+  void pack(PackedAttention& packed) const;
 
   // Same query/rows/map/context as the forward that filled `tape`. d_attn_h [R, H];
   // d_query [R, H] is written; d_context [sentences, steps, C] is accumulated (masked

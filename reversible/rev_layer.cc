@@ -24,7 +24,9 @@ RevLayer::RevLayer(ParameterSet& params, const std::string& scope, const RevLaye
 
 void RevLayer::project(const float* x, int rows, float* p) const {
   const int n = projection_width_;
-  matmul_nn(rows, n, config_.input_size, x, wx_.data(), p);
+  // p [rows, n] = x [rows, I] · Wx [I, n]
+  matmul(config_.precision, false, false, rows, n, config_.input_size, x, config_.input_size,
+         wx_.data(), n, p, n);
   const float* bias = bx_.data();
   for (int r = 0; r < rows; ++r) {
     float* row = p + int64_t(r) * n;
@@ -35,14 +37,18 @@ void RevLayer::project(const float* x, int rows, float* p) const {
 
 void RevLayer::backward_projection(const float* x, const float* dp, int rows, float* dx) {
   const int n = projection_width_, in = config_.input_size;
-  matmul_tn(in, n, rows, x, dp, wx_.gradient(), /*accumulate=*/true);
+  // dWx [I, n] += xᵀ [I, rows] · dp [rows, n]
+  matmul(config_.precision, true, false, in, n, rows, x, in, dp, n, wx_.gradient(), n,
+         /*accumulate=*/true);
   float* db = bx_.gradient();
   for (int r = 0; r < rows; ++r) {
     const float* row = dp + int64_t(r) * n;
 #pragma omp simd
     for (int j = 0; j < n; ++j) db[j] += row[j];
   }
-  if (dx != nullptr) matmul_nt(rows, in, n, dp, wx_.data(), dx);
+  // dx [rows, I] = dp [rows, n] · Wxᵀ [n, I]
+  if (dx != nullptr)
+    matmul(config_.precision, false, true, rows, in, n, dp, n, wx_.data(), n, dx, in);
 }
 
 void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "nmt/core/matmul.h"
 #include "nmt/core/params.h"
 #include "reversible/info_buffer.h"
 
@@ -34,6 +35,9 @@ struct RevLayerConfig {
   int input_size = 0;
   int hidden_size = 0;        // H; each half has G = H/2 units
   float max_forget = 0.875f;  // m_f: z = m_f·sigmoid(a) + 1 - m_f
+  // Arithmetic of the input projection x·Wx and its gradients. Forward, reverse and
+  // recompute all project through project(), so reversal stays exact in either.
+  Precision precision = Precision::fp32;
 };
 
 // Where a buffered step puts its bits: the layer's buffer ([rows, G] words shared by all

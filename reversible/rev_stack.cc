@@ -29,7 +29,7 @@ RevStack::RevStack(ParameterSet& params, const std::string& scope, const RevStac
                "smooth arithmetic is not reversible: it needs the stored tape");
   for (int l = 0; l < config.layers; ++l) {
     RevLayerConfig layer{l == 0 ? config.input_size : config.hidden_size, config.hidden_size,
-                         config.max_forget};
+                         config.max_forget, config.precision};
     const std::string layer_scope = scope + "/layer" + std::to_string(l);
     if (config.cell == RevCell::gru)
       layers_.push_back(std::make_unique<RevGruLayer>(params, layer_scope, layer));

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "nmt/config/enum_names.h"
+#include "nmt/core/matmul.h"  // Precision
 
 namespace revnmt {
 
@@ -42,6 +43,10 @@ struct EnumNames<Metric> {
   static constexpr std::array<std::string_view, 3> names{"perplexity", "bleu", "chrf"};
 };
 template <>
+struct EnumNames<Precision> {
+  static constexpr std::array<std::string_view, 2> names{"fp32", "bf16"};
+};
+template <>
 struct EnumNames<VocabType> {
   static constexpr std::array<std::string_view, 2> names{"unigram", "bpe"};
 };
@@ -52,6 +57,7 @@ inline std::string to_string(Optimizer v) { return std::string(enum_name(v)); }
 inline std::string to_string(LrSchedule v) { return std::string(enum_name(v)); }
 inline std::string to_string(Metric v) { return std::string(enum_name(v)); }
 inline std::string to_string(VocabType v) { return std::string(enum_name(v)); }
+inline std::string to_string(Precision v) { return std::string(enum_name(v)); }
 
 inline bool is_reversible(CellType cell) {
   return cell == CellType::revgru || cell == CellType::revlstm;

@@ -76,7 +76,11 @@ FieldSet<TrainConfig> make_train_fields() {
   f.add("chunk_steps", &T::chunk_steps,
         "time steps processed together in the reverse sweep (memory/speed trade-off)");
   f.add("max_memory_mb", &T::max_memory_mb,
-        "refuse or shrink batches that would exceed this (0 = off)");
+        "cap in MiB on the process's memory: batches that would exceed it run as sub-batches "
+        "with the same update; a pair that cannot fit alone is an error (0 = off; see below)");
+  f.add("precision", &T::precision,
+        "fp32 | bf16: arithmetic of the input projections and the output layer while training "
+        "and validating (bf16 operands, f32 accumulation; see tools/README.md)");
   return f;
 }
 

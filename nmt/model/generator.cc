@@ -24,11 +24,16 @@ constexpr int kLanes = 16;
 // Elements of a row exponentiated at once into a stack buffer (a multiple of kLanes).
 constexpr int kChunk = 512;
 
-// max_v l_v over n > 0 floats. Exact, so the reduction order does not matter.
-inline float row_max(const float* l, int n) {
-  float m = l[0];
+// l += bias over n > 0 floats, returning max_v l_v (one pass). The max is exact, so the
+// reduction order does not matter.
+inline float add_bias_and_max(float* l, const float* bias, int n) {
+  float m = l[0] + bias[0];
 #pragma omp simd reduction(max : m)
-  for (int i = 0; i < n; ++i) m = std::max(m, l[i]);
+  for (int i = 0; i < n; ++i) {
+    const float v = l[i] + bias[i];
+    l[i] = v;
+    m = std::max(m, v);
+  }
   return m;
 }
 
@@ -78,8 +83,9 @@ RowSums exp_sums(float* l, int n, float max) {
 // Loss of one row of logits [V] (bias added) and, with `grad`, the row overwritten by
 // scale · (softmax - smoothed target).
 template <bool kGrad>
-void row_loss(float* l, int v, int target, float eps, float scale, double* nll, double* smoothed) {
-  const float max = row_max(l, v);
+void row_loss(float* l, const float* bias, int v, int target, float eps, float scale, double* nll,
+              double* smoothed) {
+  const float max = add_bias_and_max(l, bias, v);
   const float l_target = l[target];
   const RowSums sums =
       eps > 0.0f ? exp_sums<kGrad, true>(l, v, max) : exp_sums<kGrad, false>(l, v, max);
@@ -148,6 +154,15 @@ LossStats Generator::run(const float* h, int rows, const int32_t* targets, int32
   float* logits = logits_.data<float>();  // [blk, V]
   const float* w = w_->data();            // [V, H]
   const float* bias = b_->data();         // [V]
+  // bf16: the weights rounded and packed once per call (they do not change during it).
+  // (Packing them in fp32 too bought nothing measurable at these block sizes.)
+  const bool bf16 = precision_ == Precision::bf16;
+  if (bf16) {
+    w_t_packed_.pack(true, hd, v, w, hd, Precision::bf16);      // Wᵀ [H, V]
+    if (grad) w_packed_.pack(false, v, hd, w, hd, Precision::bf16);  // W [V, H]
+    h16_.resize(size_t(capacity) * hd);
+    if (grad) dlogits16_.resize(size_t(capacity) * v);
+  }
 
   for (int start = 0; start < kept; start += kBlockRows) {
     const int n = std::min(kBlockRows, kept - start);
@@ -155,18 +170,24 @@ LossStats Generator::run(const float* h, int rows, const int32_t* targets, int32
     for (int k = 0; k < n; ++k)
       std::memcpy(hb + int64_t(k) * hd, h + int64_t(index[k]) * hd, sizeof(float) * hd);  // [H]
     // logits [n, V] = h_blk [n, H] · Wᵀ [H, V]
-    matmul_nt(n, v, hd, hb, w, logits);
+    if (bf16)
+      matmul_packed(n, hb, hd, w_t_packed_, logits, v);
+    else
+      matmul_nt(n, v, hd, hb, w, logits);
 
     // One thread per row; per-row results are combined below in row order.
 #pragma omp parallel for schedule(static) if (int64_t(n) * v >= kParallelWork)
     for (int k = 0; k < n; ++k) {
       float* row = logits + int64_t(k) * v;  // [V]
-      for (int j = 0; j < v; ++j) row[j] += bias[j];
       const int y = targets[index[k]];
       if (grad)
-        row_loss<true>(row, v, y, eps, scale, &row_nll_[size_t(k)], &row_smoothed_[size_t(k)]);
+        row_loss<true>(row, bias, v, y, eps, scale, &row_nll_[size_t(k)],
+                       &row_smoothed_[size_t(k)]);
       else
-        row_loss<false>(row, v, y, eps, scale, &row_nll_[size_t(k)], &row_smoothed_[size_t(k)]);
+        row_loss<false>(row, bias, v, y, eps, scale, &row_nll_[size_t(k)],
+                        &row_smoothed_[size_t(k)]);
+      // bf16 copy of the row's gradient while it is still in cache.
+      if (grad && bf16) to_bf16(row, v, dlogits16_.data() + int64_t(k) * v);
     }
     for (int k = 0; k < n; ++k) {
       stats.nll += row_nll_[size_t(k)];
@@ -185,28 +206,47 @@ LossStats Generator::run(const float* h, int rows, const int32_t* targets, int32
         for (int j = c0; j < c1; ++j) db[j] += g[j];
       }
     }
-    // dW [V, H] += dlogitsᵀ [V, n] · h_blk [n, H]
-    matmul_tn(v, hd, n, logits, hb, w_->gradient(), /*accumulate=*/true);
-    // d_h_blk [n, H] = dlogits [n, V] · W [V, H]
     float* dhb = d_h_block_.data<float>();  // [blk, H]
-    matmul_nn(n, hd, v, logits, w, dhb);
+    if (bf16) {
+      const bf16_t* g16 = dlogits16_.data();  // [n, V], written by the row loop
+      bf16_t* h16 = h16_.data();              // [n, H]
+      to_bf16(hb, int64_t(n) * hd, h16);
+      // dW [V, H] += dlogitsᵀ [V, n] · h_blk [n, H]
+      matmul_bf16(true, false, v, hd, n, g16, v, h16, hd, w_->gradient(), hd,
+                  /*accumulate=*/true);
+      // d_h_blk [n, H] = dlogits [n, V] · W [V, H]
+      matmul_packed(n, g16, v, w_packed_, dhb, hd);
+    } else {
+      // dW [V, H] += dlogitsᵀ [V, n] · h_blk [n, H]
+      matmul_tn(v, hd, n, logits, hb, w_->gradient(), /*accumulate=*/true);
+      // d_h_blk [n, H] = dlogits [n, V] · W [V, H]
+      matmul_nn(n, hd, v, logits, w, dhb);
+    }
     for (int k = 0; k < n; ++k)
       std::memcpy(d_h + int64_t(index[k]) * hd, dhb + int64_t(k) * hd, sizeof(float) * hd);
   }
   return stats;
 }
 
-void Generator::log_probs(const float* h, int rows, float* out) const {
+void Generator::pack(PackedMatrix& w_t, Precision precision) const {
+  w_t.pack(true, hidden_, vocab_, w_->data(), hidden_, precision);  // Wᵀ [H, V]
+}
+
+void Generator::log_probs(const float* h, int rows, float* out, const PackedMatrix* w_t) const {
   REVNMT_CHECK(rows >= 0, "generator rows ", rows);
   const int hd = hidden_, v = vocab_;
   const float* bias = b_->data();  // [V]
   // out [R, V] = h [R, H] · Wᵀ [H, V]
-  matmul_nt(rows, v, hd, h, w_->data(), out);
+  if (w_t != nullptr) {
+    REVNMT_CHECK(w_t->k() == hd && w_t->n() == v, "packed output layer of another shape");
+    matmul_packed(rows, h, hd, *w_t, out, v);
+  } else {
+    matmul_nt(rows, v, hd, h, w_->data(), out);
+  }
 #pragma omp parallel for schedule(static) if (int64_t(rows) * v >= kParallelWork)
   for (int r = 0; r < rows; ++r) {
     float* row = out + int64_t(r) * v;  // [V]
-    for (int j = 0; j < v; ++j) row[j] += bias[j];
-    const float max = row_max(row, v);
+    const float max = add_bias_and_max(row, bias, v);
     const RowSums sums = exp_sums<false, false>(row, v, max);
     const float log_sum = float(std::log(sums.exp));
     for (int j = 0; j < v; ++j) row[j] = (row[j] - max) - log_sum;  // [V]

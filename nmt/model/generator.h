@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "nmt/core/matmul.h"
 #include "nmt/core/params.h"
 #include "nmt/core/tensor.h"
 
@@ -47,6 +48,10 @@ class Generator {
   int hidden() const { return hidden_; }  // H
   int vocab() const { return vocab_; }    // V
 
+  // Arithmetic of the training multiplies (loss_and_backward, loss_only); fp32 by default.
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
+
   // h [R, H], targets [R]. Rows whose target is pad_id are skipped (not counted, zero
   // gradient). Returns unscaled sums. Backward of scale · smoothed_loss: d_h [R, H] is
   // written, dW and db are accumulated into the parameters' grads.
@@ -58,8 +63,11 @@ class Generator {
   LossStats loss_only(const float* h, int rows, const int32_t* targets, int32_t pad_id,
                       float label_smoothing);
 
-  // out [R, V] = log_softmax(h · Wᵀ + b), for decoding. Thread-safe.
-  void log_probs(const float* h, int rows, float* out) const;
+  // out [R, V] = log_softmax(h · Wᵀ + b), for decoding. Thread-safe. With `w_t` (from
+  // pack()), the product reads the packed weights (faster, above all for few rows).
+  void log_probs(const float* h, int rows, float* out, const PackedMatrix* w_t = nullptr) const;
+  // Wᵀ [H, V] packed for log_probs, in `precision`; pack again after the weights change.
+  void pack(PackedMatrix& w_t, Precision precision) const;
 
  private:
   LossStats run(const float* h, int rows, const int32_t* targets, int32_t pad_id,
@@ -67,6 +75,7 @@ class Generator {
 
   int hidden_;
   int vocab_;
+  Precision precision_ = Precision::fp32;
   Parameter* w_;  // [V, H]
   Parameter* b_;  // [V]
 
@@ -75,6 +84,10 @@ class Generator {
   Tensor h_block_;                    // [blk, H] gathered rows
   Tensor logits_;                     // [blk, V] logits, then d(loss)/d(logits) in place
   Tensor d_h_block_;                  // [blk, H]
+  // bf16: the weights packed once per call (Wᵀ for the logits, W for d_h), and bf16 copies
+  // of the block's rows and of d(loss)/d(logits).
+  PackedMatrix w_t_packed_, w_packed_;
+  std::vector<bf16_t> h16_, dlogits16_;
   std::vector<double> row_nll_;       // [blk]
   std::vector<double> row_smoothed_;  // [blk]
 };

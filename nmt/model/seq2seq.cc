@@ -33,6 +33,7 @@ std::unique_ptr<RecurrentStack> make_stack(ParameterSet& params, const std::stri
     stack.dropout_hidden = float(config.dropout_hidden);
     stack.dropout_module = dropout_module;
     stack.chunk_steps = chunk_steps;
+    stack.precision = options.precision;
     stack.tape = options.tape;
     stack.smooth = options.smooth;
     return std::make_unique<RevStack>(params, scope, stack);
@@ -45,6 +46,7 @@ std::unique_ptr<RecurrentStack> make_stack(ParameterSet& params, const std::stri
   stack.dropout_hidden = float(config.dropout_hidden);
   stack.dropout_module = dropout_module;
   stack.chunk_steps = chunk_steps;
+  stack.precision = options.precision;
   return std::make_unique<StandardStack>(params, scope, stack);
 }
 
@@ -127,6 +129,7 @@ Seq2Seq::Seq2Seq(const ModelConfig& config, int src_vocab, int tgt_vocab,
   attention_ = std::make_unique<GlobalAttention>(params_, "attention", config.hidden_size,
                                                  config.context_size());
   generator_ = std::make_unique<Generator>(params_, "generator", config.hidden_size, tgt_vocab);
+  generator_->set_precision(options.precision);
 }
 
 Seq2Seq::~Seq2Seq() = default;
@@ -280,21 +283,41 @@ void Seq2Seq::encode(const Batch& batch, EncodedBatch& out) {
   encoder_->infer({ts, b, batch.src_len.data()}, encoder_input, out.state,
                   need_top ? top.data() : nullptr);
   build_context(batch, need_top ? top.data() : nullptr, nullptr, nullptr, out.context);
+  // The weights decode_step multiplies by, packed once per batch of sources (into the
+  // previous batch's buffers when nothing else holds them).
+  if (!options_.pack_decode_weights) {
+    out.weights.reset();
+    return;
+  }
+  if (out.weights == nullptr || out.weights.use_count() > 1)
+    out.weights = std::make_shared<DecodeWeights>();
+  DecodeWeights& weights = *out.weights;
+  generator_->pack(weights.generator, options_.precision);
+  attention_->pack(weights.attention);
+  if (const auto* standard = dynamic_cast<const StandardStack*>(decoder_.get())) {
+    standard->pack(weights.decoder);
+    weights.standard_decoder = true;
+  }
 }
 
 void Seq2Seq::decode_step(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,
                           const int32_t* sentence_of_row, int rows, float* log_probs,
                           float* attention) {
   const int e = config_.emb_size, h = config_.hidden_size;
+  const DecodeWeights* weights = encoded.weights.get();
   buffer_.resize(size_t(rows) * e);  // [R, E]
   tgt_embedding_->lookup(prev_tokens, rows, buffer_.data());
   top_.resize(size_t(rows) * h);  // [R, H]
-  decoder_->infer_step(buffer_.data(), rows, state, top_.data());
-  std::vector<float> attn_h(size_t(rows) * h);  // [R, H]
-  AttentionTape tape;
-  attention_->forward(top_.data(), rows, sentence_of_row, encoded.context.view(), tape,
-                      attn_h.data(), attention);
-  generator_->log_probs(attn_h.data(), rows, log_probs);
+  if (weights != nullptr && weights->standard_decoder)
+    static_cast<StandardStack&>(*decoder_).infer_step(buffer_.data(), rows, state, top_.data(),
+                                                      &weights->decoder);
+  else
+    decoder_->infer_step(buffer_.data(), rows, state, top_.data());
+  attn_h_.resize(size_t(rows) * h);  // [R, H]
+  attention_->forward(top_.data(), rows, sentence_of_row, encoded.context.view(), decode_tape_,
+                      attn_h_.data(), attention, weights != nullptr ? &weights->attention : nullptr);
+  generator_->log_probs(attn_h_.data(), rows, log_probs,
+                        weights != nullptr ? &weights->generator : nullptr);
 }
 
 void Seq2Seq::gather_rows(const Tensor& state, const int32_t* from, int rows, Tensor& out) {

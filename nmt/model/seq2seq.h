@@ -25,10 +25,12 @@
 #include "attention/global_attention.h"
 #include "nmt/config/model_config.h"
 #include "nmt/core/dropout.h"
+#include "nmt/core/matmul.h"
 #include "nmt/core/params.h"
 #include "nmt/data/batch.h"
 #include "nmt/model/embedding.h"
 #include "nmt/model/generator.h"
+#include "nmt/model/standard_stack.h"
 #include "reversible/recurrent_stack.h"
 #include "reversible/rev_stack.h"
 
@@ -48,10 +50,20 @@ struct StepResult {
   int64_t held_bytes = 0;  // real bytes kept between forward and backward (both + token ids)
 };
 
+// The decoder-side weights packed for decode_step (PackedMatrix: faster products with the
+// few rows of a decoding step); encode() packs them from the current weights.
+struct DecodeWeights {
+  PackedMatrix generator;     // Wᵀ [H, V], in the model's precision
+  PackedAttention attention;  // fp32
+  PackedStack decoder;        // standard stacks only: Wx (model's precision), Wh (fp32)
+  bool standard_decoder = false;
+};
+
 // The context and decoder start state of a batch of sources, for decoding.
 struct EncodedBatch {
   ContextStore context;  // [S, Ts, C]
   Tensor state;          // decoder initial state [L, S, W]
+  std::shared_ptr<DecodeWeights> weights;
   int sentences() const { return context.sentences(); }
 };
 
@@ -61,6 +73,11 @@ struct Seq2SeqOptions {
   // states instead of reversing; smooth arithmetic makes finite differences meaningful.
   Tape tape = Tape::reversal;
   bool smooth = false;
+  // Arithmetic of the input projections and the output layer (nmt/core/matmul.h).
+  Precision precision = Precision::fp32;
+  // Decoding multiplies by weights packed once per batch (EncodedBatch::weights); false
+  // multiplies by the plain weights (to measure what packing buys).
+  bool pack_decode_weights = true;
 };
 
 class Seq2Seq {
@@ -127,7 +144,8 @@ class Seq2Seq {
   // Per-batch scratch, reused.
   std::vector<float> src_mask_, tgt_mask_, query_mask_, slice_mask_;  // locked dropout masks
   ContextStore context_;
-  std::vector<float> buffer_, top_;
+  std::vector<float> buffer_, top_, attn_h_;
+  AttentionTape decode_tape_;
   Tensor d_decoder_init_;
 };
 

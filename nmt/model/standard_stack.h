@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "nmt/core/matmul.h"
 #include "nmt/core/params.h"
 #include "reversible/recurrent_stack.h"
 
@@ -40,6 +41,15 @@ struct StandardStackConfig {
   float dropout_hidden = 0.0f;  // locked dropout between layers
   uint32_t dropout_module = 0;  // base id of this stack's dropout streams (+ layer)
   int chunk_steps = 16;
+  // Arithmetic of the input projections (x·Wx and its gradients); the recurrent multiplies
+  // stay fp32.
+  Precision precision = Precision::fp32;
+};
+
+// A stack's weights packed for inference steps (decoding): Wx per layer in the stack's
+// precision, Wh in fp32. Pack again after the weights change.
+struct PackedStack {
+  std::vector<PackedMatrix> wx, wh;
 };
 
 class StandardStack : public RecurrentStack {
@@ -70,7 +80,12 @@ class StandardStack : public RecurrentStack {
   MemoryLedger ledger() const override;
 
   void infer(const SequenceShape& shape, StackInput& input, Tensor& state, float* top) override;
-  void infer_step(const float* x, int rows, Tensor& state, float* top) override;
+  void infer_step(const float* x, int rows, Tensor& state, float* top) override {
+    infer_step(x, rows, state, top, nullptr);
+  }
+  // The same multiplying by packed weights (from pack()) when `packed` is not null.
+  void infer_step(const float* x, int rows, Tensor& state, float* top, const PackedStack* packed);
+  void pack(PackedStack& packed) const;
 
   // What forward() stored for a layer (valid until backward() frees it): the states
   // [steps + 1, rows, state_width] (index t = before step t) and the gates
@@ -87,14 +102,17 @@ class StandardStack : public RecurrentStack {
     Parameter* bh = nullptr;  // [3H], GRU only
   };
 
-  // p[rows, G·H] = x[rows, I]·Wx (bx is added in the step's elementwise pass).
-  void project(const Layer& layer, const float* x, int64_t rows, float* p) const;
+  // p[rows, G·H] = x[rows, I]·Wx (bx is added in the step's elementwise pass); with
+  // `packed`, from those packed weights.
+  void project(const Layer& layer, const float* x, int64_t rows, float* p,
+               const PackedMatrix* packed = nullptr) const;
   // One step of a layer for all rows (p: the step's input projection [rows, G·H]): from
   // `prev` (ld state_width) to `next` (may be the same memory), storing the gate
   // activations in gates [rows, 4H]. Inactive rows
   // (active[b] == 0) copy their state.
   void step_forward(const Layer& layer, const float* p, const uint8_t* active, int rows,
-                    const float* prev, float* next, float* gates);
+                    const float* prev, float* next, float* gates,
+                    const PackedMatrix* wh_packed = nullptr);
   // Backpropagates one step (wh_t: Whᵀ [G·H, H]). d_state [rows, state_width]: d/d(state
   // after the step) on entry, to which d_out [rows, H] (the gradient of the step's output)
   // is added; d/d(state before) on exit. dgx, dgh [rows, G·H]: d/d(pre-activations) of the input
@@ -106,6 +124,7 @@ class StandardStack : public RecurrentStack {
   void copy_outputs(const float* states, int64_t rows, const float* mask, int mask_rows,
                     float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
+  void pack_inputs_for_sweep();
   void active_rows(const int32_t* lengths, int rows, int t);
   // db[n] += Σ_r d[r, n] over `rows` rows.
   void accumulate_bias(const float* d, int64_t rows, int n, float* db);
@@ -125,8 +144,11 @@ class StandardStack : public RecurrentStack {
   // --- reusable scratch (sized before the step loops, never inside them) ---
   std::vector<std::vector<float>> masks_;  // per layer l >= 1: [B, H] mask of its input
   std::vector<uint8_t> active_;
-  std::vector<float> x_, p_, a_, gate_scratch_, top_, d_out_, d_x_, dgx_, dgh_, ones_;
+  std::vector<float> x_, p_, a_, gate_scratch_, top_, d_out_, d_x_, dgx_, dgh_;
+  std::vector<bf16_t> x16_, dgx16_;  // bf16 copies for the input-projection gradients
   std::vector<std::vector<float>> wh_t_;  // per layer Whᵀ [G·H, H], during backward()
+  // bf16: per layer Wx packed for the forward sweep, Wxᵀ for the backward sweep.
+  std::vector<PackedMatrix> wx_packed_, wx_t_packed_;
 };
 
 }  // namespace revnmt

@@ -83,6 +83,7 @@ std::unique_ptr<Seq2Seq> make_model(const ModelConfig& model, const TrainConfig&
                                     const Vocab& src_vocab, const Vocab& tgt_vocab) {
   Seq2SeqOptions options;
   options.chunk_steps = train.chunk_steps;
+  options.precision = train.precision;
   return std::make_unique<Seq2Seq>(model, src_vocab.size(), tgt_vocab.size(),
                                    special_tokens_of(tgt_vocab), options);
 }

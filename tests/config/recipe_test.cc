@@ -572,8 +572,8 @@ TEST(RecipeEquality, EveryKeyIsReadDumpedAndCompared) {
   const Recipe defaults;
   const std::string default_dump = dump_recipe(defaults);
   const auto& fields = config::recipe_fields();
-  const std::vector<std::string> candidates = {"7",   "true",    "false",  "lstm", "emb",
-                                               "sgd", "plateau", "[chrf]", "chrf", "bpe"};
+  const std::vector<std::string> candidates = {"7",   "true",    "false",  "lstm", "emb", "sgd",
+                                               "plateau", "[chrf]", "chrf", "bpe", "bf16"};
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const std::string& key = fields.keys()[i];
     Recipe changed;

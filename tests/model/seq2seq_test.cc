@@ -182,11 +182,14 @@ TEST(Seq2Seq, EvaluateMatchesTrainingLossWithoutDropout) {
 // A sentence's decoder log-probabilities do not depend on the other sentences of its
 // batch (exact bits), for every cell type.
 TEST(Seq2Seq, DecodingIsBatchInvariant) {
+  for (Precision precision : {Precision::fp32, Precision::bf16})
   for (CellType cell : {CellType::revgru, CellType::revlstm, CellType::gru, CellType::lstm}) {
     ModelConfig config = tiny_config(cell, ContextType::slice_emb, 2);
     config.hidden_size = 8;
     config.slice_dim = 2;
-    Seq2Seq model(config, kVocab, kVocab, SpecialTokens{});
+    Seq2SeqOptions model_options;
+    model_options.precision = precision;
+    Seq2Seq model(config, kVocab, kVocab, SpecialTokens{}, model_options);
     model.initialize(6);
     const ParallelCorpus corpus = tiny_corpus(21, 7);
     const Batch all = whole_corpus_batch(corpus);
@@ -214,11 +217,74 @@ TEST(Seq2Seq, DecodingIsBatchInvariant) {
         ASSERT_EQ(std::memcmp(lp_all.data() + size_t(row) * kVocab, lp_alone.data(),
                               sizeof(float) * kVocab),
                   0)
-            << to_string(cell) << " row " << row << " step " << step;
+            << to_string(cell) << " " << precision_name(precision) << " row " << row
+            << " step " << step;
         for (auto& p : prev_all) p = 4 + step;
         prev_alone = 4 + step;
       }
     }
+  }
+}
+
+// Decoding with the weights packed per batch (the default) gives the log-probabilities of
+// the plain multiplies up to rounding.
+TEST(Seq2Seq, PackedDecodeWeightsMatchPlainOnes) {
+  for (CellType cell : {CellType::gru, CellType::lstm, CellType::revgru}) {
+    ModelConfig config = tiny_config(cell, ContextType::slice_emb);
+    Seq2SeqOptions packed, plain;
+    plain.pack_decode_weights = false;
+    Seq2Seq a(config, kVocab, kVocab, SpecialTokens{}, packed);
+    Seq2Seq b(config, kVocab, kVocab, SpecialTokens{}, plain);
+    a.initialize(8);
+    b.initialize(8);
+    const Batch batch = whole_corpus_batch(tiny_corpus(4, 5));
+    EncodedBatch ea, eb;
+    a.encode(batch, ea);
+    b.encode(batch, eb);
+    ASSERT_NE(ea.weights, nullptr);
+    ASSERT_EQ(eb.weights, nullptr);
+    std::vector<int32_t> prev(batch.rows, 1), sentence(batch.rows);
+    for (int r = 0; r < batch.rows; ++r) sentence[r] = r;
+    std::vector<float> la(size_t(batch.rows) * kVocab), lb(la.size());
+    for (int step = 0; step < 3; ++step) {
+      a.decode_step(ea, ea.state, prev.data(), sentence.data(), batch.rows, la.data(), nullptr);
+      b.decode_step(eb, eb.state, prev.data(), sentence.data(), batch.rows, lb.data(), nullptr);
+      for (size_t i = 0; i < la.size(); ++i) ASSERT_NEAR(la[i], lb[i], 1e-4) << to_string(cell);
+      for (auto& p : prev) p = 4 + step;
+    }
+  }
+}
+
+// bf16 input projections and output layer: the loss and the gradients stay close to fp32's
+// (same parameters, same dropout).
+TEST(Seq2Seq, Bf16TrainingStepIsCloseToFp32) {
+  for (CellType cell : {CellType::gru, CellType::lstm, CellType::revgru, CellType::revlstm}) {
+    ModelConfig config = tiny_config(cell, ContextType::slice_emb);
+    config.emb_size = config.hidden_size = 16;
+    config.slice_dim = 4;
+    Seq2SeqOptions fp32, bf16;
+    bf16.precision = Precision::bf16;
+    Seq2Seq a(config, kVocab, kVocab, SpecialTokens{}, fp32);
+    Seq2Seq b(config, kVocab, kVocab, SpecialTokens{}, bf16);
+    a.initialize(9);
+    b.initialize(9);
+    const Batch batch = whole_corpus_batch(tiny_corpus(5, 6));
+    const DropoutKey dropout{3, 1, true};
+    const LossStats la = a.train_step(batch, dropout, 0.1f, 1.0f).loss;
+    const LossStats lb = b.train_step(batch, dropout, 0.1f, 1.0f).loss;
+    EXPECT_NEAR(la.nll, lb.nll, 0.02 * std::fabs(la.nll)) << to_string(cell);
+    // Gradient directions: cosine similarity over all parameters.
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < a.params().size(); ++i) {
+      const float* ga = a.params()[i].grad.data<float>();
+      const float* gb = b.params()[i].grad.data<float>();
+      for (int64_t k = 0; k < a.params()[i].numel(); ++k) {
+        dot += double(ga[k]) * gb[k];
+        na += double(ga[k]) * ga[k];
+        nb += double(gb[k]) * gb[k];
+      }
+    }
+    EXPECT_GT(dot / std::sqrt(na * nb), 0.99) << to_string(cell);
   }
 }
 

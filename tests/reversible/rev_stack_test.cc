@@ -47,6 +47,7 @@ struct ReversalCase {
   int layers;
   int steps;
   int chunk;
+  Precision precision = Precision::fp32;  // of the input projections
 };
 
 class StackReversal : public ::testing::TestWithParam<ReversalCase> {};
@@ -63,6 +64,7 @@ TEST_P(StackReversal, RecoversEveryStateBitForBit) {
   config.slice_dim = c.slice < 0 ? hidden / 2 - 1 : c.slice;
   config.chunk_steps = c.chunk;
   config.dropout_hidden = 0.3f;
+  config.precision = c.precision;
 
   auto make = [&](Tape tape, ParameterSet& params) {
     RevStackConfig cfg = config;
@@ -118,6 +120,13 @@ INSTANTIATE_TEST_SUITE_P(LongSequences, StackReversal,
                                            ReversalCase{RevCell::lstm, 3, -1, 2, 10000, 16},
                                            ReversalCase{RevCell::gru, 0, 0, 1, 10000, 64},
                                            ReversalCase{RevCell::lstm, 0, 1, 1, 10000, 7}));
+
+// bf16 input projections: forward and reverse project with the same code and chunks, so
+// reversal stays exact.
+INSTANTIATE_TEST_SUITE_P(Bf16Projections, StackReversal,
+                         ::testing::Values(
+                             ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
+                             ReversalCase{RevCell::lstm, 3, -1, 2, 2000, 7, Precision::bf16}));
 
 INSTANTIATE_TEST_SUITE_P(EveryLimitAndSlice, StackReversal,
                          ::testing::Values(ReversalCase{RevCell::gru, 1, 0, 2, 300, 16},

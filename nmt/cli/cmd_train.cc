@@ -23,6 +23,9 @@ int run_train(const Args& args) {
       ("recipe", po::value(&recipe_path)->required(), "recipe YAML file (see recipes/README.md)")
       ("set", po::value(&overrides)->composing(),
        "override one recipe key: --set train.lr=5e-4 (repeatable; later ones win)")
+      ("max-memory-mb", po::value<int>(),
+       "cap the training step's memory (overrides train.max_memory_mb): batches that would "
+       "exceed it run as sub-batches with the same update; 0 = no cap")
       ("dump-config", "print the effective configuration as YAML and exit")
       ("quiet,q", "only warnings and errors on stderr (train.log still gets every line)");
   // clang-format on
@@ -30,10 +33,18 @@ int run_train(const Args& args) {
   positional.add("recipe", 1);
   po::variables_map vm;
   if (!parse_command_line(
-          args, "revnmt train RECIPE.yaml [--set key=value ...] [--dump-config] [--quiet]", options,
-          positional, vm))
+          args,
+          "revnmt train RECIPE.yaml [--set key=value ...] [--max-memory-mb N] [--dump-config] "
+          "[--quiet]",
+          options, positional, vm))
     return 0;
 
+  if (vm.count("max-memory-mb")) {
+    const int cap = vm["max-memory-mb"].as<int>();
+    if (cap < 0)
+      throw po::error("--max-memory-mb must be >= 0 (0 = no cap), not " + std::to_string(cap));
+    overrides.push_back("train.max_memory_mb=" + std::to_string(cap));  // wins over --set
+  }
   const Recipe recipe = load_recipe(recipe_path, overrides);
   if (vm.count("dump-config")) {
     std::cout << dump_recipe(recipe);

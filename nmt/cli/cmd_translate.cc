@@ -39,6 +39,7 @@ struct TranslateArgs {
   int n_best = 0;  // 0: plain output of the best hypothesis
   int threads = 0;
   int chunk_lines = 1000;
+  int max_input_tokens = 1000;  // as Marian's --max-length
   bool quiet = false;
 };
 
@@ -61,6 +62,9 @@ void validate(const TranslateArgs& a) {
                     std::to_string(t.max_length_offset));
   if (a.threads < 0 || a.threads > 1024)
     throw po::error("--threads must be in 0..1024, not " + std::to_string(a.threads));
+  if (a.max_input_tokens < 0)
+    throw po::error("--max-input-tokens must be >= 0 (0 = no limit), not " +
+                    std::to_string(a.max_input_tokens));
   if (a.chunk_lines < 1 || a.chunk_lines > 10000000)
     throw po::error("--chunk-lines must be in 1..10000000, not " + std::to_string(a.chunk_lines));
 }
@@ -115,6 +119,9 @@ int run_translate(const Args& args) {
        "replace each generated <unk> by the most-attended source piece")
       ("threads", po::value(&a.threads)->default_value(0),
        "compute threads (0 = OMP_NUM_THREADS or all cores); output does not depend on it")
+      ("max-input-tokens", po::value(&a.max_input_tokens)->default_value(1000),
+       "translate only the first N subword tokens of longer lines, with a warning (0 = no "
+       "limit: a very long line can take hours)")
       ("chunk-lines", po::value(&a.chunk_lines)->default_value(1000),
        "input lines read, translated and written at a time (memory does not grow with the file)")
       ("quiet,q", po::bool_switch(&a.quiet),
@@ -137,6 +144,7 @@ int run_translate(const Args& args) {
   reading.capacity = size_t(a.chunk_lines);
   reading.pieces = t.replace_unk;
   reading.long_line_tokens = kLongLineTokens;
+  reading.max_tokens = size_t(a.max_input_tokens);
   SourceReader reader(a.input, loaded.src_vocab, reading);
   AtomicFileWriter writer(a.output);  // after every check that can fail on bad input
   const bool from_stdin = a.input == "-";

@@ -13,7 +13,8 @@ void locked_dropout_mask(const DropoutKey& key, uint32_t module, float p, int ro
   const float keep_scale = 1.0f / (1.0f - p);
   for (int b = 0; b < rows; ++b) {
     for (int j = 0; j < dim; j += 4) {
-      const auto words = rng({uint32_t(j), uint32_t(b), module, uint32_t(key.update)});
+      const auto words =
+          rng({uint32_t(j), uint32_t(b) + key.first_row, module, uint32_t(key.update)});
       for (int k = 0; k < 4 && j + k < dim; ++k)
         mask[int64_t(b) * dim + j + k] = Philox::to_unit(words[k]) < p ? 0.0f : keep_scale;
     }

@@ -13,8 +13,11 @@ struct DropoutKey {
   uint64_t seed = 0;
   uint64_t update = 0;   // training step: a new mask per batch
   bool enabled = false;  // false: inference, no dropout
+  // Row 0 of the masks is row `first_row` of the update's batch: a sub-batch of a split
+  // batch (train.max_memory_mb) draws the masks its rows have in the whole batch.
+  uint32_t first_row = 0;
 
-  DropoutKey with_update(uint64_t u) const { return {seed, u, enabled}; }
+  DropoutKey with_update(uint64_t u) const { return {seed, u, enabled, first_row}; }
 };
 
 // Module identifiers: each dropout site draws from its own stream.

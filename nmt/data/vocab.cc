@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <new>
 #include <sstream>
 
 #include "nmt/core/error.h"
@@ -136,7 +137,16 @@ Vocab Vocab::from_bytes(std::string bytes, const std::string& name) {
   quiet_sentencepiece();
   if (bytes.empty()) fail(name, ": empty file, expected a SentencePiece model");
   auto impl = std::make_shared<Impl>();
-  const auto status = impl->sp.LoadFromSerializedProto(bytes);
+  sentencepiece::util::Status status;
+  try {
+    status = impl->sp.LoadFromSerializedProto(bytes);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // SentencePiece throws on some malformed models (an empty piece: "failed to insert key:
+    // zero-length key" from its trie builder) instead of returning a status.
+    fail(name, ": not a SentencePiece model (", e.what(), ")");
+  }
   if (!status.ok() || impl->sp.GetPieceSize() <= 0)
     fail(name, ": not a SentencePiece model (", status.ok() ? "no pieces" : status.message(), ")");
   impl->bytes = std::move(bytes);

@@ -76,9 +76,18 @@ void SourceReader::run(std::shared_ptr<State> state) {
                  ": invalid UTF-8 or NUL bytes replaced by U+FFFD (warned once; later lines are "
                  "only counted)");
       s.vocab.encode(text, &line.ids, s.options.pieces ? &line.pieces : nullptr);
-      if (line.ids.size() > s.options.long_line_tokens)
+      const size_t max = s.options.max_tokens;
+      if (max > 0 && line.ids.size() > max) {
+        // Attention makes a sentence's cost grow with source × target length: a line of
+        // 100,000 words would take hours. Its output line holds the start's translation.
+        log_warn(s.reader.display_name(), ":", line.number, ": long line (", line.ids.size(),
+                 " subword tokens): only its first ", max, " are translated (--max-input-tokens)");
+        line.ids.resize(max);
+        if (s.options.pieces) line.pieces.resize(max);
+      } else if (line.ids.size() > s.options.long_line_tokens) {
         log_warn(s.reader.display_name(), ":", line.number, ": long line (", line.ids.size(),
                  " subword tokens) is translated whole; this may be slow");
+      }
       {
         std::lock_guard<std::mutex> lock(s.mutex);
         s.queue.push_back(std::move(line));

@@ -1,7 +1,8 @@
 #pragma once
 // The input side of `revnmt translate`: a background thread reads a plain/gzip file or
 // standard input (LineReader with bad bytes replaced by U+FFFD), encodes every line with
-// the source vocabulary, warns about bad bytes (once) and long lines (each, by number),
+// the source vocabulary (cropping lines longer than max_tokens), warns about bad bytes
+// (once) and long lines (each, by number),
 // and queues the lines at most `capacity` ahead of the translator, so memory stays
 // bounded however long the input is, and reading overlaps translation.
 //
@@ -30,6 +31,7 @@ struct SourceReaderOptions {
   size_t capacity = 1000;         // lines queued ahead of the consumer at most
   bool pieces = false;            // also keep the subword pieces (--replace-unk)
   size_t long_line_tokens = 250;  // warn about lines with more subwords than this
+  size_t max_tokens = 0;          // crop longer lines to this many subwords (0 = no limit)
 };
 
 class SourceReader {

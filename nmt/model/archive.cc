@@ -1,6 +1,7 @@
 #include "nmt/model/archive.h"
 
 #include <cstring>
+#include <algorithm>
 
 #include "nmt/core/error.h"
 #include "nmt/core/file_io.h"
@@ -85,9 +86,10 @@ std::vector<NamedTensor> parse_tensors(std::string_view payload, const std::stri
     int64_t elements = 1;
     for (int d = 0; d < ndim; ++d) {
       dims[d] = in.get<int64_t>("tensor shape");
-      if (dims[d] < 0 || dims[d] > kMaxElements ||
-          (elements *= std::max<int64_t>(dims[d], 1)) > kMaxElements)
+      // Divide before multiplying: the product of two valid dimensions may overflow.
+      if (dims[d] < 0 || dims[d] > kMaxElements / elements)
         fail(path, ": section '", section, "': tensor '", named.name, "' has an invalid shape");
+      elements *= std::max<int64_t>(dims[d], 1);
     }
     Shape shape = ndim == 1   ? Shape{dims[0]}
                   : ndim == 2 ? Shape{dims[0], dims[1]}

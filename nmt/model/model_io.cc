@@ -1,5 +1,6 @@
 #include "nmt/model/model_io.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -59,6 +60,20 @@ void load_parameters(const Archive& archive, const std::string& section, Paramet
   }
 }
 
+namespace {
+
+// A lower bound on the parameter count of the model `config` describes: embeddings,
+// generator, attention, and at least H² recurrent weights per layer of each stack (RevGRU
+// has 1.5 H², RevLSTM 2.5 H², GRU 3 H², LSTM 4 H²). In double: a damaged config may hold
+// sizes whose products overflow 64 bits.
+double min_parameter_count(const ModelConfig& config, int src_vocab, int tgt_vocab) {
+  const double e = config.emb_size, h = config.hidden_size, c = config.context_size();
+  return e * (double(src_vocab) + tgt_vocab) + (h + 1) * tgt_vocab + 2.0 * config.layers * h * h +
+         h * c + (c + h) * h;
+}
+
+}  // namespace
+
 LoadedModel model_from_archive(const Archive& archive, const Seq2SeqOptions& options) {
   const std::string& path = archive.path();
   const ModelConfig config =
@@ -69,6 +84,15 @@ LoadedModel model_from_archive(const Archive& archive, const Seq2SeqOptions& opt
   Vocab tgt_vocab =
       joint ? src_vocab
             : Vocab::from_bytes(archive.bytes("vocab.tgt"), path + " (target vocabulary)");
+  // Checked before the model is built: a damaged config must not make it allocate
+  // gigabytes for parameters the file cannot hold.
+  int64_t stored = 0;
+  for (const auto& named : archive.tensors("params")) stored += named.tensor.numel();
+  const double needed = min_parameter_count(config, src_vocab.size(), tgt_vocab.size());
+  if (double(stored) < needed)
+    fail(path, ": the file holds ", stored, " parameter values but the model its config ",
+         "describes needs at least ", int64_t(std::min(needed, 9e18)),
+         " (the file is damaged or was not written by revnmt)");
   auto model = std::make_unique<Seq2Seq>(config, src_vocab.size(), tgt_vocab.size(),
                                          special_tokens_of(tgt_vocab), options);
   load_parameters(archive, "params", model->params());

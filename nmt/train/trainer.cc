@@ -151,10 +151,6 @@ Trainer::Trainer(const Recipe& recipe, TrainerOptions options)
              ": run_dir " + run_dir_ + ", " + std::to_string(num_threads()) + " thread(s)");
   for (const std::string& stale : remove_stale_temporaries(run_dir_))
     log_->info("Removed " + stale + " (left by an interrupted write)");
-  if (train.max_memory_mb > 0)
-    log_->warn(
-        "train.max_memory_mb is not enforced by this version of the trainer; batches are "
-        "not limited by memory");
 
   try {
     prepare_vocab();
@@ -178,6 +174,7 @@ Trainer::Trainer(const Recipe& recipe, TrainerOptions options)
                    with_thousands(removed) + " bytes of events");
       log_->info("[training] Starting a fresh run (seed " + std::to_string(train.seed) + ")");
     }
+    if (train.max_memory_mb > 0) prepare_memory_budget();
   } catch (const std::exception& e) {
     log_->file_only(std::string("error: ") + e.what());  // the CLI prints it on stderr
     throw;
@@ -412,10 +409,12 @@ void Trainer::run_batch() {
   params.zero_grads();
 
   std::string fault_reason;
+  const float scale = 1.0f / static_cast<float>(tokens);
   const StepResult step =
-      checked_train_step(*model_, batch, training_dropout(recipe_.train, update),
-                         static_cast<float>(recipe_.train.label_smoothing),
-                         1.0f / static_cast<float>(tokens), fault_reason);
+      budget_ ? budgeted_train_step(batch, update, scale, fault_reason)
+              : checked_train_step(*model_, batch, training_dropout(recipe_.train, update),
+                                   static_cast<float>(recipe_.train.label_smoothing), scale,
+                                   fault_reason);
   if (options_.after_backward) options_.after_backward(update, *model_);
   double norm = 0.0;
   if (fault_reason.empty()) {
@@ -465,6 +464,114 @@ void Trainer::run_batch() {
   session_batch_seconds_ += monotonic_seconds() - start;
   ++session_batches_;
   after_batch(applied);
+}
+
+std::string Trainer::describe_pair(int64_t index) const {
+  const DataConfig& data = recipe_.data;
+  return "the training pair at line " + with_thousands(train_corpus_.line_number(index)) + " of " +
+         resolve_data_path(data, data.train_src) + " / " + resolve_data_path(data, data.train_tgt) +
+         " (" + std::to_string(train_corpus_.src_length(index)) + " + " +
+         std::to_string(train_corpus_.tgt_length(index)) + " subword tokens)";
+}
+
+void Trainer::prepare_memory_budget() {
+  const TrainConfig& t = recipe_.train;
+  // A first step costs the process memory no batch accounts for (the math library's
+  // JIT-compiled kernels and caches, code pages, thread pools): one step on the shortest
+  // pair pays it before the resident set is measured. Its gradients are discarded.
+  int64_t shortest = 0;
+  for (int64_t i = 1; i < train_corpus_.size(); ++i)
+    if (train_corpus_.src_length(i) + train_corpus_.tgt_length(i) <
+        train_corpus_.src_length(shortest) + train_corpus_.tgt_length(shortest))
+      shortest = i;
+  std::string ignored;
+  checked_train_step(*model_, batcher_->make_batch({shortest}), training_dropout(t, 1),
+                     static_cast<float>(t.label_smoothing), 1.0f, ignored);
+  model_->params().zero_grads();
+
+  MemoryModel memory(recipe_.model, tgt_vocab_->size(), t.chunk_steps, model_->params().numel(),
+                     optimizer_->name() == "adam" ? 2 : 0);
+  MemoryBudget::Options options;
+  options.cap_bytes = int64_t(t.max_memory_mb) * 1024 * 1024;
+  if (options_.resident_bytes) options.resident = options_.resident_bytes;
+  options.measure_peaks = options_.measure_memory_peaks;
+  budget_ = std::make_unique<MemoryBudget>(std::move(memory), std::move(options));
+
+  const ModelMemory fixed = budget_->model().model();
+  const int64_t resident = budget_->resident();
+  const std::string held = megabytes(resident) + " (parameters " + megabytes(fixed.parameters) +
+                           ", gradients " + megabytes(fixed.gradients) + ", optimizer state " +
+                           megabytes(fixed.optimizer) + ", data, vocabularies, libraries)";
+  if (resident >= budget_->cap_bytes())
+    fail("train.max_memory_mb ", t.max_memory_mb, " is below the ", held,
+         " the process holds before its first batch; raise it (--max-memory-mb) or use a "
+         "smaller model");
+  // Every pair must fit on its own: checked now, not hours later when its batch comes.
+  int64_t longest = 0;
+  for (int64_t i = 0; i < train_corpus_.size(); ++i) {
+    const BatchShape one{1, train_corpus_.src_length(i) + 1, train_corpus_.tgt_length(i) + 1};
+    const int64_t needed = budget_->estimate(one, /*fresh=*/true);
+    if (resident + needed > budget_->cap_bytes())
+      budget_->require_fits(one, resident, describe_pair(i));  // throws, naming the pair
+    longest = std::max(longest, needed);
+  }
+  log_->info("[memory] train.max_memory_mb " + with_thousands(int64_t(t.max_memory_mb)) + ": " +
+             held + " held before training; the longest pair alone needs about " +
+             megabytes(longest) + "; batches that would exceed the cap run as sub-batches");
+}
+
+namespace {
+
+// Ledgers of sub-batches: bits add up, the bytes held at once are the largest sub-batch's.
+void add_ledger(MemoryLedger& total, const MemoryLedger& part) {
+  const int64_t held = std::max(total.held_bytes, part.held_bytes);
+  total += part;
+  total.held_bytes = held;
+}
+
+}  // namespace
+
+StepResult Trainer::budgeted_train_step(const Batch& batch, int64_t update, float scale,
+                                        std::string& fault) {
+  const float smoothing = static_cast<float>(recipe_.train.label_smoothing);
+  DropoutKey dropout = training_dropout(recipe_.train, update);
+  const auto pieces = budget_->plan(
+      batch, [&](int row) { return describe_pair(batch.index[static_cast<size_t>(row)]); });
+  if (pieces.size() == 1) {
+    budget_->before_step();
+    StepResult step = checked_train_step(*model_, batch, dropout, smoothing, scale, fault);
+    if (fault.empty()) budget_->after_step(shape_of_rows(batch, 0, batch.rows), step);
+    return step;
+  }
+  if (split_batches_ == 0) {
+    const BatchShape shape = shape_of_rows(batch, 0, batch.rows);
+    log_->info("[memory] Up. " + with_thousands(update) + ": a batch of " +
+               std::to_string(batch.rows) + " sentences (" + std::to_string(shape.src_steps) +
+               " source, " + std::to_string(shape.tgt_steps) + " target steps) needs about " +
+               megabytes(budget_->estimate(shape)) + " beside the " +
+               megabytes(budget_->resident()) + " held: run as " + std::to_string(pieces.size()) +
+               " sub-batches to stay under train.max_memory_mb (further splits are counted "
+               "at the end)");
+  }
+  ++split_batches_;
+  sub_batches_ += static_cast<int64_t>(pieces.size());
+  // Each sub-batch is a padded batch of its own rows, scaled by the whole batch's tokens,
+  // with the dropout masks of its rows' places in the whole batch.
+  StepResult total;
+  for (const auto& [begin, end] : pieces) {
+    const std::vector<int64_t> rows(batch.index.begin() + begin, batch.index.begin() + end);
+    const Batch sub = batcher_->make_batch(rows);
+    dropout.first_row = static_cast<uint32_t>(begin);
+    budget_->before_step();
+    const StepResult part = checked_train_step(*model_, sub, dropout, smoothing, scale, fault);
+    if (!fault.empty()) return total;
+    budget_->after_step(shape_of_rows(sub, 0, sub.rows), part);
+    total.loss += part.loss;
+    add_ledger(total.encoder, part.encoder);
+    add_ledger(total.decoder, part.decoder);
+    total.held_bytes = std::max(total.held_bytes, part.held_bytes);
+  }
+  return total;
 }
 
 void Trainer::fault(int64_t update, const std::string& why, const Batch& batch) {
@@ -719,6 +826,13 @@ std::string Trainer::stop_message(StopReason reason) const {
 
 void Trainer::finish(StopReason reason, int64_t new_updates) {
   log_->clear_progress();
+  if (budget_)
+    log_->info("[memory] train.max_memory_mb " +
+               with_thousands(int64_t(recipe_.train.max_memory_mb)) + ": " +
+               with_thousands(split_batches_) + " batches of this session ran as " +
+               with_thousands(sub_batches_) + " sub-batches; largest peak of a step " +
+               megabytes(budget_->largest_peak()) + ", calibration: tape bound x" +
+               fmt("%.3f", budget_->tape_factor()) + ", margin " + megabytes(budget_->margin()));
   const bool paused = reason == StopReason::signal || reason == StopReason::update_limit;
   if (paused) {
     stop_requested_ = false;  // handled: a later train() call continues

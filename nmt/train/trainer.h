@@ -23,6 +23,7 @@
 #include "nmt/data/vocab.h"
 #include "nmt/model/seq2seq.h"
 #include "nmt/train/lr_schedule.h"
+#include "nmt/train/memory_budget.h"
 #include "nmt/train/optimizer.h"
 #include "nmt/train/train_log.h"
 #include "nmt/train/training_state.h"
@@ -37,6 +38,10 @@ struct TrainerOptions {
   // Test hook, run after each backward pass before the gradient is checked: it may change
   // the gradients of the update being attempted (1-based), e.g. to inject a NaN.
   std::function<void(int64_t update, Seq2Seq& model)> after_backward;
+  // Test hook for train.max_memory_mb: the resident set size the memory budget sees
+  // (default: measured from /proc), and whether it calibrates from measured peaks.
+  std::function<int64_t()> resident_bytes;
+  bool measure_memory_peaks = true;
 };
 
 // Consecutive non-finite updates after which training gives up.
@@ -111,6 +116,13 @@ class Trainer {
 
   std::optional<StopReason> stop_condition(int64_t new_updates, int64_t max_new_updates) const;
   void run_batch();
+  // train.max_memory_mb: the budget, checked against the process and the corpus.
+  void prepare_memory_budget();
+  // One forward/backward of `batch`, split into sub-batches when the budget requires it.
+  StepResult budgeted_train_step(const Batch& batch, int64_t update, float scale,
+                                 std::string& fault);
+  // "the training pair at line N of SRC / TGT (S + T subword tokens)"
+  std::string describe_pair(int64_t index) const;
   void fault(int64_t update, const std::string& why, const Batch& batch);
   void after_batch(bool applied);
   void end_epoch();
@@ -134,6 +146,9 @@ class Trainer {
   std::unique_ptr<Validator> validator_;
   std::unique_ptr<Seq2Seq> model_;
   std::unique_ptr<ParameterOptimizer> optimizer_;
+  std::unique_ptr<MemoryBudget> budget_;  // set when train.max_memory_mb > 0
+  int64_t split_batches_ = 0;             // this session's batches run as sub-batches
+  int64_t sub_batches_ = 0;               // and how many sub-batches they made
   LrScheduler scheduler_;
   std::set<Metric> valid_metrics_;  // computed at each validation
   TrainingState state_;

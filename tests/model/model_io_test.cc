@@ -9,6 +9,7 @@
 #include "nmt/core/error.h"
 #include "nmt/core/file_io.h"
 #include "nmt/model/archive.h"
+#include "nmt/model/seq2seq.h"
 #include "tests/support/test_support.h"
 
 namespace revnmt {
@@ -117,6 +118,78 @@ TEST(ModelParameters, MismatchesAreNamed) {
   EXPECT_NE(
       error_of([&] { load_parameters(archive, "params", target); }).find("'w/new' is missing"),
       std::string::npos);
+}
+
+// Dimensions each within range whose product overflows 64 bits (found by fuzz_model: the
+// product was formed before the range check, signed overflow).
+TEST(Archive, HugeTensorDimensionsAreAnErrorNotAnOverflow) {
+  std::string payload;
+  auto put = [&payload](auto value) {
+    payload.append(reinterpret_cast<const char*>(&value), sizeof value);
+  };
+  put(uint32_t(1));  // one tensor
+  put(uint32_t(1));
+  payload += "w";
+  put(uint8_t(DType::f32));
+  put(uint8_t(2));
+  put(int64_t(1) << 39);
+  put(int64_t(1) << 39);
+  Archive archive;
+  archive.set_bytes("params", payload);
+  std::string bytes = archive.serialize();
+  bytes[8 + 4 + 4 + 4 + 6] = 1;  // the section's kind byte: tensors
+  const uint32_t crc = crc32_of(std::string_view(bytes).substr(0, bytes.size() - 4));
+  std::memcpy(&bytes[bytes.size() - 4], &crc, 4);
+  EXPECT_NE(
+      error_of([&] { Archive::parse(bytes, "m.rnmt"); }).find("tensor 'w' has an invalid shape"),
+      std::string::npos);
+}
+
+Vocab tiny_vocab() { return Vocab::load(testing::test_data_dir() + "/fuzz/tiny.spm"); }
+
+ModelConfig tiny_config(CellType cell, ContextType context, int layers) {
+  ModelConfig config;
+  config.cell = cell;
+  config.context = context;
+  config.layers = layers;
+  config.emb_size = 3;
+  config.hidden_size = 4;
+  config.slice_dim = 2;
+  return config;
+}
+
+// The loader's size check (below) must never refuse a real model file.
+TEST(ModelFiles, EveryCellContextAndDepthLoadsBack) {
+  const Vocab vocab = tiny_vocab();
+  for (CellType cell : {CellType::revgru, CellType::revlstm, CellType::gru, CellType::lstm})
+    for (ContextType context :
+         {ContextType::hidden, ContextType::slice, ContextType::emb, ContextType::slice_emb})
+      for (int layers : {1, 3}) {
+        Seq2Seq model(tiny_config(cell, context, layers), vocab.size(), vocab.size(),
+                      special_tokens_of(vocab));
+        model.initialize(7);
+        Archive archive;
+        add_model_sections(archive, model, vocab, vocab);
+        const LoadedModel loaded = model_from_archive(Archive::parse(archive.serialize(), "m"));
+        EXPECT_EQ(loaded.model->params().numel(), model.params().numel());
+      }
+}
+
+// A damaged config that describes a far larger model than the file holds is refused before
+// the model is built (found by fuzz_model: the loader allocated what the config said).
+TEST(ModelFiles, ConfigLargerThanTheStoredParametersIsRefusedBeforeAllocating) {
+  const Vocab vocab = tiny_vocab();
+  const ModelConfig small = tiny_config(CellType::revgru, ContextType::slice, 1);
+  Seq2Seq model(small, vocab.size(), vocab.size(), special_tokens_of(vocab));
+  Archive archive;
+  add_model_sections(archive, model, vocab, vocab);
+  ModelConfig huge = small;
+  huge.hidden_size = 1 << 30;  // 2^61 recurrent weights per layer
+  archive.set_bytes("config", model_config_to_yaml(huge));
+  const std::string message =
+      error_of([&] { model_from_archive(Archive::parse(archive.serialize(), "m.rnmt")); });
+  EXPECT_EQ(message.rfind("m.rnmt: the file holds ", 0), 0u) << message;
+  EXPECT_NE(message.find("needs at least"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
 #include "nmt/core/runtime.h"
@@ -200,7 +202,12 @@ int cmd_prepare(const std::string& data, const std::string& work, int batch_size
 // ---------------------------------------------------------------------------------------
 // peak: the best GFLOP/s of the matmul primitive on the model's large shapes.
 
-double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, bool bf16) {
+// How a product is computed: revnmt's cached oneDNN matmul primitive (f32 or bf16
+// operands), or oneDNN's dnnl_sgemm, the alternative nmt/core/matmul.h was chosen over.
+enum class Kernel { primitive_f32, primitive_bf16, sgemm };
+
+// Best GFLOP/s of C[M,N] = A[M,K] · op(B) over `repeats` batches of calls of at least 0.1 s.
+double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, Kernel kernel) {
   std::vector<float> a(size_t(m * k)), b(size_t(k * n)), c(size_t(m * n));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
@@ -208,10 +215,18 @@ double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, b
   for (float& x : b) x = u(rng);
   auto run = [&] {
     const int64_t ldb = trans_b ? k : n;
-    if (bf16)
-      matmul_bf16(false, trans_b, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
-    else
-      matmul(false, trans_b, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
+    switch (kernel) {
+      case Kernel::primitive_f32:
+        matmul(false, trans_b, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
+        break;
+      case Kernel::primitive_bf16:
+        matmul_bf16(false, trans_b, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
+        break;
+      case Kernel::sgemm:
+        dnnl_sgemm('N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a.data(), k, b.data(), ldb, 0.0f,
+                   c.data(), n);
+        break;
+    }
   };
   run();
   double best = 0;
@@ -243,12 +258,15 @@ int cmd_peak(int threads, int repeats) {
                           {"64x300x900 nn (recurrent step)", false, 64, 900, 300}};
   double peak32 = 0, peak16 = 0;
   for (const Shape& s : shapes) {
-    const double f32 = time_matmul(s.trans_b, s.m, s.n, s.k, repeats, false);
-    const double b16 = time_matmul(s.trans_b, s.m, s.n, s.k, repeats, true);
-    std::printf("matmul %-36s f32 %7.1f GFLOP/s   bf16 %7.1f GFLOP/s  (%d threads)\n", s.name,
-                f32, b16, threads);
+    const double f32 = time_matmul(s.trans_b, s.m, s.n, s.k, repeats, Kernel::primitive_f32);
+    const double b16 = time_matmul(s.trans_b, s.m, s.n, s.k, repeats, Kernel::primitive_bf16);
+    const double sgemm = time_matmul(s.trans_b, s.m, s.n, s.k, repeats, Kernel::sgemm);
+    std::printf(
+        "matmul %-36s f32 %7.1f GFLOP/s   bf16 %7.1f GFLOP/s   (dnnl_sgemm %7.1f)  (%d "
+        "threads)\n",
+        s.name, f32, b16, sgemm, threads);
     Json().add("kind", "matmul").add("shape", s.name).add("threads", threads).add("f32", f32)
-        .add("bf16", b16).print();
+        .add("bf16", b16).add("sgemm", sgemm).print();
     peak32 = std::max(peak32, f32);
     peak16 = std::max(peak16, b16);
   }

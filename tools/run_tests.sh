@@ -9,7 +9,7 @@
 # One OpenMP thread per test so that `ctest -j` does not oversubscribe the cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install_deps.sh
+tools/install_deps.sh --with-report  # chromium: the report-renders test runs instead of skipping
 
 tools/build.sh "$@"
 (cd "${REVNMT_BUILD_DIR:-build}" &&

@@ -108,7 +108,7 @@ TEST(SigkillTorture, TwentyKillsLoseNothingAndChangeNothing) {
   int during_checkpoint_write = 0, during_any_write = 0, ended_before_the_kill = 0;
   for (int k = 0; k < kKills; ++k) {
     SCOPED_TRACE("kill " + std::to_string(k + 1));
-    const pid_t pid = testing::spawn_revnmt(train_args(run), dir.file("stderr"));
+    const pid_t pid = testing::spawn_revnmt(train_args(run), dir.file("stderr"), /*append_err=*/true);
     ASSERT_GT(pid, 0);
     if (newest < 0) {  // loading data, training the vocabulary, the first updates
       std::this_thread::sleep_for(std::chrono::milliseconds(start_ms(rng)));

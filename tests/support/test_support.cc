@@ -1,5 +1,6 @@
 #include "tests/support/test_support.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,17 +47,42 @@ std::string read_text(const std::string& path) {
   return buffer.str();
 }
 
-CommandResult run_revnmt(const std::string& args, const std::string& stdin_text) {
+CommandResult run_revnmt(const std::string& args, const std::string& stdin_text,
+                         int timeout_seconds) {
   TempDir dir;
   const std::string in = dir.file("stdin"), out = dir.file("stdout"), err = dir.file("stderr");
   write_text(in, stdin_text);
-  const std::string command = revnmt_binary() + " " + args + " <" + in + " >" + out + " 2>" + err;
+  const std::string limit =
+      timeout_seconds > 0 ? "timeout -s KILL " + std::to_string(timeout_seconds) + " " : "";
+  const std::string command =
+      limit + revnmt_binary() + " " + args + " <" + in + " >" + out + " 2>" + err;
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = read_text(out);
   result.err = read_text(err);
   return result;
+}
+
+pid_t spawn_revnmt(const std::vector<std::string>& args, const std::string& err_path,
+                   bool append_err) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int err = ::open(err_path.c_str(),
+                           O_WRONLY | O_CREAT | (append_err ? O_APPEND : O_TRUNC), 0644);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(err, 2);
+    std::vector<std::string> all = {revnmt_binary()};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 }  // namespace revnmt::testing

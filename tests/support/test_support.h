@@ -2,7 +2,10 @@
 // Helpers shared by the test suites: paths handed in by ctest, temporary directories,
 // running the revnmt binary.
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 namespace revnmt::testing {
 
@@ -34,8 +37,15 @@ struct CommandResult {
 };
 
 // Runs `revnmt <args>` through /bin/sh (args are passed verbatim, quote as needed), with
-// optional stdin text.
-CommandResult run_revnmt(const std::string& args, const std::string& stdin_text = "");
+// optional stdin text. With timeout_seconds > 0 the command is killed (SIGKILL, exit code
+// 128 + 9) after that long: a command that hangs fails its test instead of stalling the suite.
+CommandResult run_revnmt(const std::string& args, const std::string& stdin_text = "",
+                         int timeout_seconds = 0);
+
+// Starts `revnmt args...` in the background, stdin and stdout on /dev/null, stderr into
+// `err_path` (truncated, or appended to with append_err). Returns the child's pid.
+pid_t spawn_revnmt(const std::vector<std::string>& args, const std::string& err_path,
+                   bool append_err = false);
 
 void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);

@@ -215,26 +215,6 @@ TEST(TrainCli, CheckpointOfAnotherModel) {
       r, {"checkpoint.5.rnmt", "model.context", "slice_emb", "hidden", "another run_dir"});
 }
 
-// Starts revnmt in the background with stdout/stderr in files.
-pid_t spawn_revnmt(const std::vector<std::string>& args, const std::string& err_path) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(err, 2);
-    std::vector<std::string> all = {testing::revnmt_binary()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 TEST(TrainCli, SigtermSavesACheckpointAndTheRerunResumes) {
   TempDir dir;
   const std::string run = dir.file("run");
@@ -243,7 +223,7 @@ TEST(TrainCli, SigtermSavesACheckpointAndTheRerunResumes) {
                                          "--set", "data.dir=" + data_dir(),
                                          "--set", "train.max_updates=1000000",
                                          "--set", "train.valid_metrics=[perplexity]"};
-  const pid_t pid = spawn_revnmt(args, dir.file("err1"));
+  const pid_t pid = testing::spawn_revnmt(args, dir.file("err1"));
   ASSERT_GT(pid, 0);
   // Wait until training runs (the first epoch's checkpoint exists).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -281,7 +261,7 @@ TEST(TrainCli, SigtermSavesACheckpointAndTheRerunResumes) {
 TEST(TrainCli, SecondSignalExitsAtOnceAndLeavesAValidCheckpoint) {
   TempDir dir;
   const std::string run = dir.file("run");
-  const pid_t pid = spawn_revnmt(
+  const pid_t pid = testing::spawn_revnmt(
       {"train", recipe_path(), "--set", "run_dir=" + run, "--set", "data.dir=" + data_dir(),
        "--set", "train.max_updates=1000000", "--set", "train.valid_metrics=[perplexity]"},
       dir.file("err"));

@@ -40,6 +40,7 @@ struct TranslateArgs {
   int threads = 0;
   int chunk_lines = 1000;
   int max_input_tokens = 1000;  // as Marian's --max-length
+  std::string precision = "fp32";  // of the input projections and the output layer
   bool quiet = false;
 };
 
@@ -65,6 +66,8 @@ void validate(const TranslateArgs& a) {
   if (a.max_input_tokens < 0)
     throw po::error("--max-input-tokens must be >= 0 (0 = no limit), not " +
                     std::to_string(a.max_input_tokens));
+  if (a.precision != "fp32" && a.precision != "bf16")
+    throw po::error("--precision must be fp32 or bf16, not '" + a.precision + "'");
   if (a.chunk_lines < 1 || a.chunk_lines > 10000000)
     throw po::error("--chunk-lines must be in 1..10000000, not " + std::to_string(a.chunk_lines));
 }
@@ -122,6 +125,9 @@ int run_translate(const Args& args) {
       ("max-input-tokens", po::value(&a.max_input_tokens)->default_value(1000),
        "translate only the first N subword tokens of longer lines, with a warning (0 = no "
        "limit: a very long line can take hours)")
+      ("precision", po::value(&a.precision)->default_value("fp32"),
+       "fp32 | bf16: arithmetic of the input projections and the output layer (bf16 operands, "
+       "f32 accumulation: about 1.4x faster beam search; translations may differ slightly)")
       ("chunk-lines", po::value(&a.chunk_lines)->default_value(1000),
        "input lines read, translated and written at a time (memory does not grow with the file)")
       ("quiet,q", po::bool_switch(&a.quiet),
@@ -138,7 +144,9 @@ int run_translate(const Args& args) {
   if (a.quiet) set_log_level(LogLevel::warn);
   set_num_threads(a.threads);
 
-  LoadedModel loaded = load_model(a.model_path);
+  Seq2SeqOptions model_options;
+  model_options.precision = parse_precision(a.precision);
+  LoadedModel loaded = load_model(a.model_path, model_options);
   Translator translator(*loaded.model, loaded.src_vocab, loaded.tgt_vocab, t);
   SourceReaderOptions reading;
   reading.capacity = size_t(a.chunk_lines);

@@ -185,17 +185,20 @@ TEST(TranslateCommand, DeterministicAcrossBatchThreadsAndChunks) {
   for (int i = 0; i < 40; ++i) text += en[i * 3] + "\n";
   text += "\n\n";
   write_text(dir.file("in.txt"), text);
-  for (const std::string beam : {"1", "5"}) {
-    const std::string base =
-        "translate -m " + model_path() + " -i " + dir.file("in.txt") + " --quiet --beam " + beam;
-    const auto a = run_revnmt(base + " --batch 64 --threads 1");
-    const auto b = run_revnmt(base + " --batch 3 --threads 2 --chunk-lines 7");
-    const auto c = run_revnmt(base + " --batch 1 --chunk-lines 1");
-    ASSERT_EQ(a.exit_code, 0) << a.err;
-    EXPECT_EQ(count(a.out, "\n"), 42);
-    EXPECT_EQ(a.out, b.out) << "beam " << beam;
-    EXPECT_EQ(a.out, c.out) << "beam " << beam;
-    EXPECT_EQ(a.err, "");
+  // bf16 products are batch-invariant too (their rows do not depend on M).
+  for (const std::string precision : {"fp32", "bf16"}) {
+    for (const std::string beam : {"1", "5"}) {
+      const std::string base = "translate -m " + model_path() + " -i " + dir.file("in.txt") +
+                               " --quiet --beam " + beam + " --precision " + precision;
+      const auto a = run_revnmt(base + " --batch 64 --threads 1");
+      const auto b = run_revnmt(base + " --batch 3 --threads 2 --chunk-lines 7");
+      const auto c = run_revnmt(base + " --batch 1 --chunk-lines 1");
+      ASSERT_EQ(a.exit_code, 0) << a.err;
+      EXPECT_EQ(count(a.out, "\n"), 42);
+      EXPECT_EQ(a.out, b.out) << "beam " << beam << ", " << precision;
+      EXPECT_EQ(a.out, c.out) << "beam " << beam << ", " << precision;
+      EXPECT_EQ(a.err, "");
+    }
   }
 }
 
@@ -253,6 +256,7 @@ TEST(TranslateCommand, ErrorsAreOneLine) {
       {"translate -m " + model_path() + in + out + " --alpha=-1", "--alpha"},
       {"translate -m " + model_path() + in + out + " --batch 0", "--batch"},
       {"translate -m " + model_path() + in + out + " --chunk-lines 0", "--chunk-lines"},
+      {"translate -m " + model_path() + in + out + " --precision fp16", "--precision"},
       {"translate -m " + model_path() + in + out + " --beam abc", "beam"},
       {"translate -m " + model_path() + in + out + " --no-such-flag", "no-such-flag"},
       {"translate" + in + out, "model"},

@@ -1,5 +1,7 @@
 #include "nmt/config/yaml_fields.h"
 
+#include "nmt/core/utf8.h"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -35,44 +37,6 @@ bool needs_quotes(const std::string& text) {
   if (lower == "~" || lower == "null" || lower == "y" || lower == "n") return true;
   return parse_bool(text).has_value() || parse_real(text).has_value() || lower == ".inf" ||
          lower == "-.inf" || lower == ".nan";
-}
-
-// Offset of the first byte of `text` that is not part of well-formed UTF-8 (RFC 3629: no
-// overlong forms, surrogates or code points above U+10FFFF) or is NUL; npos when none.
-// (nmt/data/utf8.h has the same rule, but config sits below data in the dependency ladder.)
-std::size_t first_bad_utf8_byte(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned char c = s[i];
-    if (c == 0) return i;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) low = 0xA0;   // overlong
-      if (c == 0xED) high = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) low = 0x90;   // overlong
-      if (c == 0xF4) high = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    for (int k = 1; k <= extra; ++k) {
-      if (i + k >= n) return i;
-      const unsigned char b = s[i + k];
-      if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xBF)) return i;
-    }
-    i += std::size_t(extra) + 1;
-  }
-  return std::string_view::npos;
 }
 
 // Checks that yaml-cpp's parser gets through `text`. yaml-cpp 0.7 (Debian 12) stops making
@@ -208,12 +172,14 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 YAML::Node parse_yaml_document(const std::string& text, const std::string& source) {
   // YAML is Unicode text; yaml-cpp would pass stray bytes through into the values, and the
   // emitter would then write them back as U+FFFD (a recipe that changes when dumped).
-  if (const std::size_t bad = first_bad_utf8_byte(text); bad != std::string_view::npos) {
-    const std::string_view before(text.data(), bad);
+  if (const Utf8Problem bad = find_utf8_problem(text); bad.kind != Utf8Problem::none) {
+    const std::string_view before(text.data(), bad.offset);
     const std::size_t newline = before.rfind('\n');
-    const std::size_t column = newline == std::string_view::npos ? bad + 1 : bad - newline;
+    const std::size_t column =
+        newline == std::string_view::npos ? bad.offset + 1 : bad.offset - newline;
     fail(source, ":", std::count(before.begin(), before.end(), '\n') + 1, ":", column,
-         text[bad] == '\0' ? ": NUL byte" : ": invalid UTF-8", " (expected YAML text in UTF-8)");
+         bad.kind == Utf8Problem::nul ? ": NUL byte" : ": invalid UTF-8",
+         " (expected YAML text in UTF-8)");
   }
   std::vector<YAML::Node> documents;
   try {
@@ -240,7 +206,7 @@ bool StringCodec::read(const YAML::Node& node, std::string& out, std::string& er
     return false;
   }
   // Escapes ("\\ud800", "\\0") can decode to what raw text may not contain.
-  if (first_bad_utf8_byte(node.Scalar()) != std::string_view::npos) {
+  if (find_utf8_problem(node.Scalar()).kind != Utf8Problem::none) {
     error = "expected a string of UTF-8 text without NUL, got an escape sequence that is not";
     return false;
   }

@@ -4,7 +4,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/data/line_reader.h"
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 
 namespace revnmt {
 

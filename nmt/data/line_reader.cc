@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "nmt/core/error.h"
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 
 namespace revnmt {
 

@@ -14,7 +14,7 @@
 #include "nmt/core/file_io.h"
 #include "nmt/core/philox.h"
 #include "nmt/data/line_reader.h"
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 
 // Exported by libsentencepiece 0.1.97 but not declared in its public headers. It is the only
 // way to silence the trainer's "Running command" line, which is logged before the

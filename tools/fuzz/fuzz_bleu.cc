@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "nmt/core/error.h"
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 #include "nmt/eval/bleu.h"
 #include "nmt/eval/chrf.h"
 #include "nmt/eval/tokenizer.h"

@@ -16,7 +16,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/data/line_reader.h"
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 #include "tools/fuzz/fuzz_common.h"
 
 namespace {

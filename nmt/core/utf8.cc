@@ -1,4 +1,4 @@
-#include "nmt/data/utf8.h"
+#include "nmt/core/utf8.h"
 
 namespace revnmt {
 

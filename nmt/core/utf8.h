@@ -24,6 +24,9 @@ Utf8Problem find_utf8_problem(std::string_view text);
 // replacements; 0 leaves `text` untouched.
 int64_t repair_utf8(std::string& text);
 
+// Appends code point `cp` (at most U+10FFFF) to `out` as UTF-8.
+void append_utf8(char32_t cp, std::string& out);
+
 // Number of code points in valid UTF-8 text.
 size_t utf8_length(std::string_view text);
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nmt/core/utf8.h"  // append_utf8
 #include "nmt/eval/unicode_tables.h"
 
 namespace revnmt::eval {
@@ -20,7 +21,6 @@ inline constexpr char32_t kReplacementChar = 0xFFFD;
 size_t decode_utf8_char(const char* p, const char* end, char32_t& cp);
 
 std::u32string decode_utf8(std::string_view bytes);
-void append_utf8(char32_t cp, std::string& out);
 std::string encode_utf8(std::u32string_view code_points);
 
 bool is_valid_utf8(std::string_view bytes);

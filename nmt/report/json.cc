@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "nmt/core/error.h"
+#include "nmt/core/utf8.h"
 
 namespace revnmt::report {
 
@@ -228,24 +229,6 @@ class Parser {
     return code;
   }
 
-  static void append_utf8(std::string& out, unsigned code) {
-    if (code < 0x80) {
-      out += char(code);
-    } else if (code < 0x800) {
-      out += char(0xC0 | (code >> 6));
-      out += char(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-      out += char(0xE0 | (code >> 12));
-      out += char(0x80 | ((code >> 6) & 0x3F));
-      out += char(0x80 | (code & 0x3F));
-    } else {
-      out += char(0xF0 | (code >> 18));
-      out += char(0x80 | ((code >> 12) & 0x3F));
-      out += char(0x80 | ((code >> 6) & 0x3F));
-      out += char(0x80 | (code & 0x3F));
-    }
-  }
-
   std::string parse_string() {
     ++pos_;  // '"'
     std::string out;
@@ -297,7 +280,7 @@ class Parser {
           }
           // A lone surrogate cannot be UTF-8: U+FFFD, as decoders do.
           if (code >= 0xD800 && code < 0xE000) code = 0xFFFD;
-          append_utf8(out, code);
+          append_utf8(char32_t(code), out);
           break;
         }
         default:

@@ -4,6 +4,8 @@
 #include <functional>
 #include <set>
 
+#include "nmt/core/utf8.h"
+
 namespace revnmt::testing {
 
 std::string XmlElement::attr(const std::string& key) const {
@@ -36,24 +38,6 @@ std::string XmlElement::all_text() const {
 }
 
 namespace {
-
-void append_utf8(std::string& out, unsigned code) {
-  if (code < 0x80) {
-    out += char(code);
-  } else if (code < 0x800) {
-    out += char(0xC0 | (code >> 6));
-    out += char(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += char(0xE0 | (code >> 12));
-    out += char(0x80 | ((code >> 6) & 0x3F));
-    out += char(0x80 | (code & 0x3F));
-  } else {
-    out += char(0xF0 | (code >> 18));
-    out += char(0x80 | ((code >> 12) & 0x3F));
-    out += char(0x80 | ((code >> 6) & 0x3F));
-    out += char(0x80 | (code & 0x3F));
-  }
-}
 
 class Reader {
  public:
@@ -123,7 +107,7 @@ class Reader {
           error("bad character reference &" + entity + ";");
         const unsigned long code = std::stoul(digits, nullptr, hex ? 16 : 10);
         if (code == 0 || code > 0x10FFFF) error("bad character reference &" + entity + ";");
-        append_utf8(out, static_cast<unsigned>(code));
+        append_utf8(static_cast<char32_t>(code), out);
       } else {
         error("unknown entity &" + entity + ";");
       }

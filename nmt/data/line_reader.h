@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace revnmt {
 
@@ -60,5 +61,8 @@ class LineReader {
   int64_t replacements_ = 0;
   int64_t line_replacements_ = 0;
 };
+
+// Every line of a plain or gzip file (or "-"), as next() returns them; InputError as next().
+std::vector<std::string> read_lines(const std::string& path, BadBytes policy = BadBytes::reject);
 
 }  // namespace revnmt

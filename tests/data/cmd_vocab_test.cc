@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nmt/core/file_io.h"
+#include "nmt/data/line_reader.h"
 #include "nmt/data/vocab.h"
 #include "tests/data/data_test_util.h"
 #include "tests/support/test_support.h"
@@ -14,7 +15,6 @@ namespace revnmt {
 namespace {
 
 using testing::data_fixture;
-using testing::read_lines;
 using testing::run_revnmt;
 using testing::TempDir;
 using testing::write_gzip;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nmt/core/error.h"
+#include "nmt/data/line_reader.h"
 #include "tests/data/data_test_util.h"
 #include "tests/support/test_support.h"
 
@@ -16,7 +17,6 @@ namespace {
 using testing::data_fixture;
 using testing::fixture_vocab;
 using testing::input_error_of;
-using testing::read_lines;
 using testing::TempDir;
 using testing::write_gzip;
 using testing::write_text;

@@ -24,14 +24,6 @@ void write_gzip(const std::string& path, const std::string& text) {
   if (gzclose(gz) != Z_OK) throw std::runtime_error("gzclose failed for " + path);
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  LineReader reader(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (reader.next(line)) lines.push_back(line);
-  return lines;
-}
-
 std::string data_fixture(const std::string& name) { return test_data_dir() + "/data/" + name; }
 
 const Vocab& fixture_vocab() {

@@ -11,9 +11,6 @@ namespace revnmt::testing {
 // Writes `text` gzip-compressed (level 6) to `path`.
 void write_gzip(const std::string& path, const std::string& text);
 
-// All lines of `path` as LineReader returns them (reject policy).
-std::vector<std::string> read_lines(const std::string& path);
-
 // tests/fixtures/data/<name>
 std::string data_fixture(const std::string& name);
 

@@ -17,7 +17,6 @@ namespace revnmt {
 namespace {
 
 using testing::input_error_of;
-using testing::read_lines;
 using testing::TempDir;
 using testing::write_gzip;
 using testing::write_text;

@@ -8,6 +8,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/file_io.h"
+#include "nmt/data/line_reader.h"
 #include "tests/data/data_test_util.h"
 #include "tests/support/test_support.h"
 
@@ -17,7 +18,6 @@ namespace {
 using testing::data_fixture;
 using testing::fixture_vocab;
 using testing::input_error_of;
-using testing::read_lines;
 using testing::TempDir;
 using testing::write_text;
 

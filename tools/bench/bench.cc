@@ -152,14 +152,6 @@ double training_flops(const ModelConfig& m, int vocab, const Batch& batch) {
 // ---------------------------------------------------------------------------------------
 // prepare
 
-std::vector<std::string> read_lines(const std::string& path) {
-  LineReader reader(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (reader.next(line)) lines.push_back(line);
-  return lines;
-}
-
 int cmd_prepare(const std::string& data, const std::string& work, int batch_size, int threads) {
   if (data.empty()) fail("prepare: --data DIR (the Multi30K files) is required");
   set_num_threads(threads);

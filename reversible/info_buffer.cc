@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nmt/core/error.h"
+#include "nmt/core/parallel.h"
 
 namespace revnmt {
 
@@ -60,65 +61,85 @@ double InfoBuffer::content_bits() const {
 void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
                     const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
   constexpr int kShift = InfoBuffer::kSpillBits;
+  // 1. On this thread, renormalize the words that could leave [L, 2^16·L) in this step
+  //    (rare). Pushes go in (row, unit) order; fixed_divide pops in the mirrored order.
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
-    int64_t* hr = h + b * ld;
     const int32_t* zr = z + size_t(b) * units;
     uint32_t* words = buffer.row(b);
-    // Renormalize words that could leave [L, 2^16·L) in this step (rare). Pushes go in
-    // unit order; the reverse pops in reverse order.
     bool any_spill = false;
+#pragma omp simd reduction(| : any_spill)
     for (int u = slice; u < units; ++u) any_spill |= words[u] >= (uint32_t(zr[u]) << kShift);
-    if (any_spill) {
-      for (int u = slice; u < units; ++u) {
-        if (words[u] >= (uint32_t(zr[u]) << kShift)) {
-          spill.push(static_cast<uint16_t>(words[u]));
-          words[u] >>= kShift;
-        }
+    if (!any_spill) continue;
+    for (int u = slice; u < units; ++u) {
+      if (words[u] >= (uint32_t(zr[u]) << kShift)) {
+        spill.push(static_cast<uint16_t>(words[u]));
+        words[u] >>= kShift;
       }
     }
-    for (int u = 0; u < slice; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
+  }
+  // 2. The multiplications, row-parallel: every row touches only its own values and words.
+  uint32_t* all_words = buffer.row(0);
+  const int stride = buffer.units();
+  for_each_row(rows, units, [=](int b) {
+    if (!active[b]) return;
+    const int n = units, s = slice;
+    int64_t* hr = h + b * ld;                     // [n]
+    const int32_t* zr = z + size_t(b) * n;        // [n]
+    uint32_t* words = all_words + size_t(b) * stride;  // [n]
+    for (int u = 0; u < s; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
 #pragma omp simd
-    for (int u = slice; u < units; ++u) {
+    for (int u = s; u < n; ++u) {
       uint64_t word = words[u];
       multiply_into(hr[u], word, zr[u]);
       words[u] = uint32_t(word);
     }
-  }
+  });
 }
 
 void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
                   const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
   constexpr int kShift = InfoBuffer::kSpillBits;
-  for (int b = rows - 1; b >= 0; --b) {
-    if (!active[b]) continue;
-    int64_t* hr = h + b * ld;
-    const int32_t* zr = z + size_t(b) * units;
-    uint32_t* words = buffer.row(b);
-    bool any_unspill = false;
-#pragma omp simd reduction(| : any_unspill)
-    for (int u = slice; u < units; ++u) {
+  // 1. The divisions, row-parallel.
+  uint32_t* all_words = buffer.row(0);
+  const int stride = buffer.units();
+  for_each_row(rows, units, [=](int b) {
+    if (!active[b]) return;
+    const int n = units, s = slice;
+    int64_t* hr = h + b * ld;                     // [n]
+    const int32_t* zr = z + size_t(b) * n;        // [n]
+    uint32_t* words = all_words + size_t(b) * stride;  // [n]
+#pragma omp simd
+    for (int u = s; u < n; ++u) {
       uint64_t word = words[u];
       divide_from(hr[u], word, zr[u]);
       words[u] = uint32_t(word);
-      any_unspill |= words[u] < InfoBuffer::kEmpty;
     }
-    if (any_unspill) {
-      for (int u = units - 1; u >= slice; --u)
-        if (words[u] < InfoBuffer::kEmpty) words[u] = (words[u] << kShift) | spill.pop();
-    }
+  });
+  // 2. On this thread, refill the words that fell below L from the spill stack, in the
+  //    exact mirror of fixed_multiply's pushes: rows backwards, units backwards.
+  for (int b = rows - 1; b >= 0; --b) {
+    if (!active[b]) continue;
+    uint32_t* words = buffer.row(b);
+    bool any_unspill = false;
+#pragma omp simd reduction(| : any_unspill)
+    for (int u = slice; u < units; ++u) any_unspill |= words[u] < InfoBuffer::kEmpty;
+    if (!any_unspill) continue;
+    for (int u = units - 1; u >= slice; --u)
+      if (words[u] < InfoBuffer::kEmpty) words[u] = (words[u] << kShift) | spill.pop();
   }
 }
 
 void lossy_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units,
                     const uint8_t* active) {
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
-    int64_t* hr = h + b * ld;
-    const int32_t* zr = z + size_t(b) * units;
+  for_each_row(rows, units, [=](int b) {
+    if (!active[b]) return;
+    const int n = units;
+    int64_t* hr = h + b * ld;               // [n]
+    const int32_t* zr = z + size_t(b) * n;  // [n]
 #pragma omp simd
-    for (int u = 0; u < units; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
-  }
+    for (int u = 0; u < n; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
+  });
 }
 
 }  // namespace revnmt

@@ -2,6 +2,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/vmath.h"
 #include "reversible/fixed_point.h"
 
@@ -26,10 +27,13 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
   update_.resize(size_t(rows) * g);
 
   float* o = slot(cache, k, kO);
-  for (int b = 0; b < rows; ++b) {
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    const int64_t* src = other + int64_t(b) * h;  // [G]
+    float* dst = o + int64_t(b) * c;              // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) o[b * c + u] = fixed::to_float(other[int64_t(b) * h + u]);
-  }
+    for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
+  });
   // a_zr [rows, 2G] = o [rows, G] · U_zr [G, 2G]
   matmul(false, false, rows, 2 * g, g, o, c, u_zr_[k]->data(), 2 * g, a_zr_.data(), 2 * g);
   const float* p_zr = p + k * 3 * g;
@@ -37,36 +41,48 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
   float* s_z = slot(cache, k, kSz);
   float* r = slot(cache, k, kR);
   float* rh = slot(cache, k, kRh);
-  for (int b = 0; b < rows; ++b) {
-    const float* a = a_zr_.data() + size_t(b) * 2 * g;
-    const float* pz = p_zr + int64_t(b) * pw;
+  const float* a_zr = a_zr_.data();
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    const float* a = a_zr + size_t(b) * 2 * n;  // [2G]: z, r
+    const float* pz = p_zr + int64_t(b) * pw;   // [2G]
     const int64_t row = int64_t(b) * c;
+    float *sz_row = s_z + row, *r_row = r + row, *rh_row = rh + row;  // [G] each
+    const float* o_row = o + row;
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      s_z[row + u] = vmath::sigmoid(a[u] + pz[u]);
-      const float rv = vmath::sigmoid(a[g + u] + pz[g + u]);
-      r[row + u] = rv;
-      rh[row + u] = rv * o[row + u];
+    for (int u = 0; u < n; ++u) {
+      sz_row[u] = vmath::sigmoid(a[u] + pz[u]);
+      const float rv = vmath::sigmoid(a[n + u] + pz[n + u]);
+      r_row[u] = rv;
+      rh_row[u] = rv * o_row[u];
     }
-  }
+  });
   // a_g [rows, G] = (r ⊙ o) [rows, G] · U_g [G, G]
   matmul(false, false, rows, g, g, rh, c, u_g_[k]->data(), g, a_g_.data(), g);
   float* gate = slot(cache, k, kG);
-  for (int b = 0; b < rows; ++b) {
-    const float* a = a_g_.data() + size_t(b) * g;
-    const float* pg = p_g + int64_t(b) * pw;
+  const float* a_g = a_g_.data();
+  int32_t* z_fixed = z_fixed_.data();
+  int64_t* update = update_.data();
+  const ForgetMap forget = forget_map();
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    const ForgetMap fz = forget;
+    const float* a = a_g + size_t(b) * n;    // [G]
+    const float* pg = p_g + int64_t(b) * pw;  // [G]
     const int64_t row = int64_t(b) * c;
-    int32_t* zf = z_fixed_.data() + size_t(b) * g;
-    int64_t* upd = update_.data() + size_t(b) * g;
+    float* gate_row = gate + row;               // [G]
+    const float* sz_row = s_z + row;            // [G]
+    int32_t* zf = z_fixed + size_t(b) * n;      // [G]
+    int64_t* upd = update + size_t(b) * n;      // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
+    for (int u = 0; u < n; ++u) {
       const float gv = vmath::tanh(a[u] + pg[u]);
-      gate[row + u] = gv;
-      const float z = forget_from_sigmoid(s_z[row + u]);
+      gate_row[u] = gv;
+      const float z = fz(sz_row[u]);
       zf[u] = fixed::quantize_forget(z);
       upd[u] = fixed::to_fixed((1.0f - z) * gv);
     }
-  }
+  });
 }
 
 void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* self,
@@ -94,13 +110,15 @@ void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* se
     case Multiplier::none:
       break;
   }
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
-    int64_t* row = self + int64_t(b) * h;
-    const int64_t* upd = update_.data() + size_t(b) * g;
+  const int64_t* update = update_.data();
+  for_each_row(rows, g, [=](int b) {
+    if (!active[b]) return;
+    const int n = g;
+    int64_t* row = self + int64_t(b) * h;         // [G]
+    const int64_t* upd = update + size_t(b) * n;  // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) row[u] += upd[u];
-  }
+    for (int u = 0; u < n; ++u) row[u] += upd[u];
+  });
   check_state_range(self, h, rows, g, active, "a RevGRU state");
   if (optimal_bits != nullptr && mode == Multiplier::buffered) {
     const float* s_z = slot(cache, k, kSz);
@@ -126,13 +144,15 @@ void RevGruLayer::undo_half(int k, const uint8_t* active, int rows, int64_t* sel
   const int g = half(), h = 2 * g;
   REVNMT_CHECK(mode == Multiplier::buffered || mode == Multiplier::none,
                "only buffered or no-forgetting steps can be reversed");
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
-    int64_t* row = self + int64_t(b) * h;
-    const int64_t* upd = update_.data() + size_t(b) * g;
+  const int64_t* update = update_.data();
+  for_each_row(rows, g, [=](int b) {
+    if (!active[b]) return;
+    const int n = g;
+    int64_t* row = self + int64_t(b) * h;         // [G]
+    const int64_t* upd = update + size_t(b) * n;  // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) row[u] -= upd[u];
-  }
+    for (int u = 0; u < n; ++u) row[u] -= upd[u];
+  });
   if (mode == Multiplier::buffered)
     fixed_divide(self, h, z_fixed_.data(), rows, g, slice, active, *buffer, *spill);
   if (slice > 0 && slice_before != nullptr) {
@@ -159,39 +179,40 @@ void RevGruLayer::step_forward(const float* p, const uint8_t* active, int rows, 
 
 void RevGruLayer::step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
                                Multiplier mode, const StepBuffers& buffers, float* cache) {
-  const int g = half(), h = 2 * g, c = cache_width();
+  const int g = half();
   // Half 2 first: its gates depend on the new h1, which is the current h1.
   compute_half(1, p, state, rows, cache);
   undo_half(1, active, rows, state + g, mode, buffers.buffer, buffers.spill, 0, nullptr);
   compute_half(0, p, state + g, rows, cache);
   undo_half(0, active, rows, state, mode, buffers.buffer, buffers.spill, buffers.slice,
             buffers.slice_before);
+  keep_old_states(state, rows, cache);
+}
+
+void RevGruLayer::keep_old_states(const int64_t* before, int rows, float* cache) const {
+  const int g = half(), h = 2 * g, c = cache_width();
   float* old1 = slot(cache, 0, kOld);
   float* old2 = slot(cache, 1, kOld);
-  for (int b = 0; b < rows; ++b) {
+  for_each_row(rows, h, [=](int b) {
+    const int n = g;
+    const int64_t* s = before + int64_t(b) * h;  // [2G]: h1, h2
+    float* o1 = old1 + int64_t(b) * c;           // [G]
+    float* o2 = old2 + int64_t(b) * c;           // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      old1[int64_t(b) * c + u] = fixed::to_float(state[int64_t(b) * h + u]);
-      old2[int64_t(b) * c + u] = fixed::to_float(state[int64_t(b) * h + g + u]);
+    for (int u = 0; u < n; ++u) {
+      o1[u] = fixed::to_float(s[u]);
+      o2[u] = fixed::to_float(s[n + u]);
     }
-  }
+  });
 }
 
 void RevGruLayer::step_recompute(const float* p, const uint8_t* active, int rows,
                                  const int64_t* before, const int64_t* after, Multiplier mode,
                                  float* cache) {
-  const int g = half(), h = 2 * g, c = cache_width();
+  const int g = half();
   compute_half(0, p, before + g, rows, cache);  // half 1 saw the old h2
   compute_half(1, p, after, rows, cache);       // half 2 saw the new h1
-  float* old1 = slot(cache, 0, kOld);
-  float* old2 = slot(cache, 1, kOld);
-  for (int b = 0; b < rows; ++b) {
-#pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      old1[int64_t(b) * c + u] = fixed::to_float(before[int64_t(b) * h + u]);
-      old2[int64_t(b) * c + u] = fixed::to_float(before[int64_t(b) * h + g + u]);
-    }
-  }
+  keep_old_states(before, rows, cache);
   (void)active;
   (void)mode;
 }
@@ -209,66 +230,77 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
   const float* gate = slot(cache, k, kG);
   const float* old = slot(cache, k, kOld);
   const float mf = max_forget();
+  const ForgetMap forget = forget_map();
+  float* da_zr = da_zr_.data();  // [rows, 2G]: d a_z, d a_r
+  float* da_g = da_g_.data();    // [rows, G]
+  float* d_rh = d_rh_.data();    // [rows, G]
+  float* d_o = d_o_.data();      // [rows, G]
 
-  for (int b = 0; b < rows; ++b) {
-    float* da_z = da_zr_.data() + size_t(b) * 2 * g;
-    float* da_g = da_g_.data() + size_t(b) * g;
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    float* da_z = da_zr + size_t(b) * 2 * n;  // [G] (of 2G)
+    float* dag = da_g + size_t(b) * n;        // [G]
     if (!active[b]) {
-      for (int u = 0; u < 2 * g; ++u) da_z[u] = 0.0f;
-      for (int u = 0; u < g; ++u) da_g[u] = 0.0f;
-      continue;
+      for (int u = 0; u < 2 * n; ++u) da_z[u] = 0.0f;
+      for (int u = 0; u < n; ++u) dag[u] = 0.0f;
+      return;
     }
+    const ForgetMap fz = forget;
+    const float m = mf;
     const int64_t row = int64_t(b) * c;
-    float* ds = d_self + int64_t(b) * h;
+    const float *sz_row = s_z + row, *gate_row = gate + row, *old_row = old + row;  // [G]
+    float* ds = d_self + int64_t(b) * h;                                           // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
+    for (int u = 0; u < n; ++u) {
       const float d = ds[u];
-      const float sz = s_z[row + u], gv = gate[row + u];
-      const float z = forget_from_sigmoid(sz);
+      const float sz = sz_row[u], gv = gate_row[u];
+      const float z = fz(sz);
       // d self_new / d self_old: Z/1024 (straight-through), z (smooth), 1 (no forgetting).
-      const float keep = mode == Multiplier::none ? 1.0f
-                         : mode == Multiplier::smooth
-                             ? z
-                             : float(fixed::quantize_forget(z)) * (1.0f / 1024.0f);
-      const float multiplied = mode == Multiplier::none ? 0.0f : old[row + u];
+      const float keep = mode == Multiplier::none     ? 1.0f
+                         : mode == Multiplier::smooth ? z
+                                                      : float(fixed::quantize_forget(z)) * (1.0f / 1024.0f);
+      const float multiplied = mode == Multiplier::none ? 0.0f : old_row[u];
       const float dz = d * (multiplied - gv);
       const float dg = d * (1.0f - z);
-      da_g[u] = dg * (1.0f - gv * gv);
-      da_z[u] = dz * mf * sz * (1.0f - sz);
+      dag[u] = dg * (1.0f - gv * gv);
+      da_z[u] = dz * m * sz * (1.0f - sz);
       ds[u] = d * keep;
     }
-  }
+  });
   // d(r ⊙ o) [rows, G] = da_g [rows, G] · U_gᵀ
-  matmul_nt(rows, g, g, da_g_.data(), u_g_[k]->data(), d_rh_.data());
-  for (int b = 0; b < rows; ++b) {
-    float* da_r = da_zr_.data() + size_t(b) * 2 * g + g;
-    float* d_o = d_o_.data() + size_t(b) * g;
+  matmul_nt(rows, g, g, da_g, u_g_[k]->data(), d_rh);
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    float* da_r = da_zr + size_t(b) * 2 * n + n;  // [G]
+    float* dor = d_o + size_t(b) * n;             // [G]
     if (!active[b]) {
-      for (int u = 0; u < g; ++u) da_r[u] = d_o[u] = 0.0f;
-      continue;
+      for (int u = 0; u < n; ++u) da_r[u] = dor[u] = 0.0f;
+      return;
     }
     const int64_t row = int64_t(b) * c;
-    const float* d_rh = d_rh_.data() + size_t(b) * g;
+    const float *r_row = r + row, *o_row = o + row;  // [G]
+    const float* drh = d_rh + size_t(b) * n;         // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      const float rv = r[row + u];
-      da_r[u] = d_rh[u] * o[row + u] * rv * (1.0f - rv);
-      d_o[u] = d_rh[u] * rv;
+    for (int u = 0; u < n; ++u) {
+      const float rv = r_row[u];
+      da_r[u] = drh[u] * o_row[u] * rv * (1.0f - rv);
+      dor[u] = drh[u] * rv;
     }
-  }
+  });
   // d o += da_zr [rows, 2G] · U_zrᵀ
-  matmul_nt(rows, g, 2 * g, da_zr_.data(), u_zr_[k]->data(), d_o_.data(), /*accumulate=*/true);
-  for (int b = 0; b < rows; ++b) {
-    float* dother = d_other + int64_t(b) * h;
-    const float* d_o = d_o_.data() + size_t(b) * g;
-    float* dpz = dp + int64_t(b) * pw + k * 3 * g;
-    const float* da_zr = da_zr_.data() + size_t(b) * 2 * g;
-    const float* da_g = da_g_.data() + size_t(b) * g;
+  matmul_nt(rows, g, 2 * g, da_zr, u_zr_[k]->data(), d_o, /*accumulate=*/true);
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    float* dother = d_other + int64_t(b) * h;     // [G]
+    const float* dor = d_o + size_t(b) * n;       // [G]
+    float* dpz = dp + int64_t(b) * pw + k * 3 * n;  // [3G]: z, r, g
+    const float* daz = da_zr + size_t(b) * 2 * n;   // [2G]
+    const float* dag = da_g + size_t(b) * n;        // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) dother[u] += d_o[u];
-    for (int u = 0; u < 2 * g; ++u) dpz[u] = da_zr[u];
-    for (int u = 0; u < g; ++u) dpz[2 * g + u] = da_g[u];
-  }
+    for (int u = 0; u < n; ++u) dother[u] += dor[u];
+    for (int u = 0; u < 2 * n; ++u) dpz[u] = daz[u];
+    for (int u = 0; u < n; ++u) dpz[2 * n + u] = dag[u];
+  });
 }
 
 void RevGruLayer::step_backward(const float* cache, const uint8_t* active, int rows,

@@ -48,6 +48,8 @@ class RevGruLayer : public RevLayer {
                  InfoBuffer* buffer, SpillStack* spill, int slice, const int64_t* slice_before);
   void backward_half(int k, const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_self, float* d_other, float* dp);
+  // The cache's kOld slots of both halves from the states before the step [rows, H].
+  void keep_old_states(const int64_t* before, int rows, float* cache) const;
 
   Parameter* u_zr_[2];  // [G, 2G]
   Parameter* u_g_[2];   // [G, G]

@@ -4,6 +4,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "reversible/fixed_point.h"
 
 namespace revnmt {
@@ -54,6 +55,8 @@ void RevLayer::backward_projection(const float* x, const float* dp, int rows, fl
 void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
                        const char* what) {
   bool bad = false;
+#pragma omp parallel for schedule(static) reduction(| : bad) \
+    if (int64_t(rows) * units >= kParallelElements)
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     const int64_t* row = h + b * ld;

@@ -93,8 +93,14 @@ class RevLayer {
   void backward_projection(const float* x, const float* dp, int rows, float* dx);
 
  protected:
-  // z = m_f·s + 1 - m_f from s = sigmoid(a), identically wherever it is needed.
-  float forget_from_sigmoid(float s) const { return max_forget_ * s + one_minus_max_forget_; }
+  // z = m_f·s + 1 - m_f from s = sigmoid(a), identically wherever it is needed. A value,
+  // so that row-parallel passes capture two floats rather than the layer.
+  struct ForgetMap {
+    float scale, offset;
+    float operator()(float s) const { return scale * s + offset; }
+  };
+  ForgetMap forget_map() const { return {max_forget_, one_minus_max_forget_}; }
+  float forget_from_sigmoid(float s) const { return forget_map()(s); }
   float max_forget() const { return max_forget_; }
 
   RevLayerConfig config_;

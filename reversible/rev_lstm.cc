@@ -2,6 +2,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/vmath.h"
 #include "reversible/fixed_point.h"
 
@@ -22,32 +23,41 @@ void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, i
   zc_fixed_.resize(size_t(rows) * g);
   zh_fixed_.resize(size_t(rows) * g);
   float* o = slot(cache, k, kO);
-  for (int b = 0; b < rows; ++b) {
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    const int64_t* src = other_h + int64_t(b) * w;  // [G]
+    float* dst = o + int64_t(b) * c;                // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u)
-      o[int64_t(b) * c + u] = fixed::to_float(other_h[int64_t(b) * w + u]);
-  }
+    for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
+  });
   // a [rows, 5G] = o [rows, G] · U_k [G, 5G]
   matmul(false, false, rows, 5 * g, g, o, c, u_[k]->data(), 5 * g, a_.data(), 5 * g);
   float *sz = slot(cache, k, kSz), *gg = slot(cache, k, kG), *f = slot(cache, k, kF),
         *out = slot(cache, k, kOut), *sp = slot(cache, k, kSp);
-  for (int b = 0; b < rows; ++b) {
-    const float* a = a_.data() + size_t(b) * 5 * g;
-    const float* pk = p + int64_t(b) * pw + k * 5 * g;
+  const float* a_all = a_.data();
+  int32_t *zc_all = zc_fixed_.data(), *zh_all = zh_fixed_.data();
+  const ForgetMap forget = forget_map();
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    const ForgetMap fz = forget;
+    const float* a = a_all + size_t(b) * 5 * n;        // [5G]: z_c, g, f, o, z_h
+    const float* pk = p + int64_t(b) * pw + k * 5 * n;  // [5G]
     const int64_t row = int64_t(b) * c;
-    int32_t* zc = zc_fixed_.data() + size_t(b) * g;
-    int32_t* zh = zh_fixed_.data() + size_t(b) * g;
+    float *szr = sz + row, *ggr = gg + row, *fr = f + row, *outr = out + row,
+          *spr = sp + row;                   // [G] each
+    int32_t* zc = zc_all + size_t(b) * n;  // [G]
+    int32_t* zh = zh_all + size_t(b) * n;  // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      sz[row + u] = vmath::sigmoid(a[u] + pk[u]);
-      gg[row + u] = vmath::tanh(a[g + u] + pk[g + u]);
-      f[row + u] = vmath::sigmoid(a[2 * g + u] + pk[2 * g + u]);
-      out[row + u] = vmath::sigmoid(a[3 * g + u] + pk[3 * g + u]);
-      sp[row + u] = vmath::sigmoid(a[4 * g + u] + pk[4 * g + u]);
-      zc[u] = fixed::quantize_forget(forget_from_sigmoid(sz[row + u]));
-      zh[u] = fixed::quantize_forget(forget_from_sigmoid(sp[row + u]));
+    for (int u = 0; u < n; ++u) {
+      szr[u] = vmath::sigmoid(a[u] + pk[u]);
+      ggr[u] = vmath::tanh(a[n + u] + pk[n + u]);
+      fr[u] = vmath::sigmoid(a[2 * n + u] + pk[2 * n + u]);
+      outr[u] = vmath::sigmoid(a[3 * n + u] + pk[3 * n + u]);
+      spr[u] = vmath::sigmoid(a[4 * n + u] + pk[4 * n + u]);
+      zc[u] = fixed::quantize_forget(fz(szr[u]));
+      zh[u] = fixed::quantize_forget(fz(spr[u]));
     }
-  }
+  });
 }
 
 void RevLstmLayer::multiply(int64_t* self, const int32_t* z_fixed, const float* s,
@@ -98,40 +108,41 @@ void RevLstmLayer::forward_half(int k, const uint8_t* active, int rows, int64_t*
   update_.resize(size_t(rows) * g);
   const float *gg = slot(cache, k, kG), *f = slot(cache, k, kF), *out = slot(cache, k, kOut);
   float* tc = slot(cache, k, kTc);
-  // c_k ← FM(c_k, Zc) + Qh(f ⊙ g)
+  int64_t* update = update_.data();
+  // c_k ← FM(c_k, Zc) + Qh(f ⊙ g), then the h update Qh(o ⊙ tanh(F(c_k))) from the new c_k
   int64_t* cs = c_of(state, k);
   multiply(cs, zc_fixed_.data(), slot(cache, k, kSz), active, rows, mode, buffers.buffer,
            buffers.spill, 0, optimal_bits);
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
     const int64_t row = int64_t(b) * c;
-    int64_t* cr = cs + int64_t(b) * w;
+    const float *fr = f + row, *ggr = gg + row, *outr = out + row;  // [G] each
+    float* tcr = tc + row;                                          // [G]
+    int64_t* cr = cs + int64_t(b) * w;                              // [G]
+    int64_t* upd = update + size_t(b) * n;                          // [G]
+    const bool on = active[b] != 0;
 #pragma omp simd
-    for (int u = 0; u < g; ++u) cr[u] += fixed::to_fixed(f[row + u] * gg[row + u]);
-  }
-  check_state_range(cs, w, rows, g, active, "a RevLSTM cell state");
-  // h_k ← FM(h_k, Zh) + Qh(o ⊙ tanh(F(c_k)))
-  for (int b = 0; b < rows; ++b) {
-    const int64_t row = int64_t(b) * c;
-    const int64_t* cr = cs + int64_t(b) * w;
-    int64_t* upd = update_.data() + size_t(b) * g;
-#pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      const float t = vmath::tanh(fixed::to_float(cr[u]));
-      tc[row + u] = t;
-      upd[u] = fixed::to_fixed(out[row + u] * t);
+    for (int u = 0; u < n; ++u) {
+      const int64_t cv = cr[u] + (on ? fixed::to_fixed(fr[u] * ggr[u]) : 0);
+      cr[u] = cv;
+      const float t = vmath::tanh(fixed::to_float(cv));
+      tcr[u] = t;
+      upd[u] = fixed::to_fixed(outr[u] * t);
     }
-  }
+  });
+  check_state_range(cs, w, rows, g, active, "a RevLSTM cell state");
+  // h_k ← FM(h_k, Zh) + the update
   int64_t* hs = h_of(state, k);
   multiply(hs, zh_fixed_.data(), slot(cache, k, kSp), active, rows, mode, buffers.buffer,
            buffers.spill, k == 0 ? buffers.slice : 0, optimal_bits);
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
-    int64_t* hr = hs + int64_t(b) * w;
-    const int64_t* upd = update_.data() + size_t(b) * g;
+  for_each_row(rows, g, [=](int b) {
+    if (!active[b]) return;
+    const int n = g;
+    int64_t* hr = hs + int64_t(b) * w;            // [G]
+    const int64_t* upd = update + size_t(b) * n;  // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) hr[u] += upd[u];
-  }
+    for (int u = 0; u < n; ++u) hr[u] += upd[u];
+  });
   check_state_range(hs, w, rows, g, active, "a RevLSTM hidden state");
 }
 
@@ -146,18 +157,21 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
   int64_t* hs = h_of(state, k);
   const int slice = k == 0 ? buffers.slice : 0;
   // Undo h first: its update used the new c.
-  for (int b = 0; b < rows; ++b) {
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
     const int64_t row = int64_t(b) * c;
-    const int64_t* cr = cs + int64_t(b) * w;
-    int64_t* hr = hs + int64_t(b) * w;
-    const bool on = active[b];
+    const int64_t* cr = cs + int64_t(b) * w;                // [G]
+    int64_t* hr = hs + int64_t(b) * w;                      // [G]
+    const float* outr = out + row;                          // [G]
+    float* tcr = tc + row;                                  // [G]
+    const bool on = active[b] != 0;
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
+    for (int u = 0; u < n; ++u) {
       const float t = vmath::tanh(fixed::to_float(cr[u]));
-      tc[row + u] = t;
-      hr[u] -= on ? fixed::to_fixed(out[row + u] * t) : 0;
+      tcr[u] = t;
+      hr[u] -= on ? fixed::to_fixed(outr[u] * t) : 0;
     }
-  }
+  });
   if (mode == Multiplier::buffered)
     fixed_divide(hs, w, zh_fixed_.data(), rows, g, slice, active, *buffers.buffer, *buffers.spill);
   if (slice > 0 && buffers.slice_before != nullptr) {
@@ -166,24 +180,29 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
       for (int u = 0; u < slice; ++u) hs[int64_t(b) * w + u] = buffers.slice_before[b * slice + u];
     }
   }
-  for (int b = 0; b < rows; ++b) {
-    if (!active[b]) continue;
+  for_each_row(rows, g, [=](int b) {
+    if (!active[b]) return;
+    const int n = g;
     const int64_t row = int64_t(b) * c;
-    int64_t* cr = cs + int64_t(b) * w;
+    int64_t* cr = cs + int64_t(b) * w;                 // [G]
+    const float *fr = f + row, *ggr = gg + row;        // [G] each
 #pragma omp simd
-    for (int u = 0; u < g; ++u) cr[u] -= fixed::to_fixed(f[row + u] * gg[row + u]);
-  }
+    for (int u = 0; u < n; ++u) cr[u] -= fixed::to_fixed(fr[u] * ggr[u]);
+  });
   if (mode == Multiplier::buffered)
     fixed_divide(cs, w, zc_fixed_.data(), rows, g, 0, active, *buffers.buffer, *buffers.spill);
   float *c_old = slot(cache, k, kCOld), *h_old = slot(cache, k, kHOld);
-  for (int b = 0; b < rows; ++b) {
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
     const int64_t row = int64_t(b) * c;
+    const int64_t *cr = cs + int64_t(b) * w, *hr = hs + int64_t(b) * w;  // [G] each
+    float *co = c_old + row, *ho = h_old + row;                          // [G] each
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      c_old[row + u] = fixed::to_float(cs[int64_t(b) * w + u]);
-      h_old[row + u] = fixed::to_float(hs[int64_t(b) * w + u]);
+    for (int u = 0; u < n; ++u) {
+      co[u] = fixed::to_float(cr[u]);
+      ho[u] = fixed::to_float(hr[u]);
     }
-  }
+  });
 }
 
 void RevLstmLayer::step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
@@ -212,15 +231,19 @@ void RevLstmLayer::step_recompute(const float* p, const uint8_t* active, int row
   compute_half(1, p, after, rows, cache);       // half 2 saw the new h1
   for (int k = 0; k < 2; ++k) {
     float *c_old = slot(cache, k, kCOld), *h_old = slot(cache, k, kHOld), *tc = slot(cache, k, kTc);
-    for (int b = 0; b < rows; ++b) {
-      const int64_t row = int64_t(b) * c, s = int64_t(b) * w;
+    for_each_row(rows, g, [=](int b) {
+      const int n = g;
+      const int64_t row = int64_t(b) * c;
+      const int64_t* bs = before + int64_t(b) * w;  // [4G]: h1, h2, c1, c2
+      const int64_t* as = after + int64_t(b) * w;   // [4G]
+      float *co = c_old + row, *ho = h_old + row, *tcr = tc + row;  // [G] each
 #pragma omp simd
-      for (int u = 0; u < g; ++u) {
-        c_old[row + u] = fixed::to_float(before[s + (2 + k) * g + u]);
-        h_old[row + u] = fixed::to_float(before[s + k * g + u]);
-        tc[row + u] = vmath::tanh(fixed::to_float(after[s + (2 + k) * g + u]));
+      for (int u = 0; u < n; ++u) {
+        co[u] = fixed::to_float(bs[(2 + k) * n + u]);
+        ho[u] = fixed::to_float(bs[k * n + u]);
+        tcr[u] = vmath::tanh(fixed::to_float(as[(2 + k) * n + u]));
       }
-    }
+    });
   }
   (void)active;
   (void)mode;
@@ -242,46 +265,55 @@ void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* activ
                                         : float(fixed::quantize_forget(z)) * (1.0f / 1024.0f);
   };
   const bool forgets = mode != Multiplier::none;
-  for (int b = 0; b < rows; ++b) {
-    float* da = da_.data() + size_t(b) * 5 * g;
+  const ForgetMap forget = forget_map();
+  float* da_all = da_.data();  // [rows, 5G]
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    float* da = da_all + size_t(b) * 5 * n;  // [5G]
     if (!active[b]) {
-      for (int u = 0; u < 5 * g; ++u) da[u] = 0.0f;
-      continue;
+      for (int u = 0; u < 5 * n; ++u) da[u] = 0.0f;
+      return;
     }
+    const ForgetMap fz = forget;
+    const float m = mf;
     const int64_t row = int64_t(b) * c;
-    float* dh = d_state + int64_t(b) * w + k * g;
-    float* dc = d_state + int64_t(b) * w + (2 + k) * g;
+    const float *tcr = tc + row, *outr = out + row, *szr = sz + row, *spr = sp + row,
+                *cor = c_old + row, *hor = h_old + row, *ggr = gg + row, *fr = f + row;  // [G]
+    float* dh = d_state + int64_t(b) * w + k * n;        // [G]
+    float* dc = d_state + int64_t(b) * w + (2 + k) * n;  // [G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) {
-      const float t = tc[row + u], ov = out[row + u];
+    for (int u = 0; u < n; ++u) {
+      const float t = tcr[u], ov = outr[u];
       const float dhv = dh[u];
       const float dc_total = dc[u] + dhv * ov * (1.0f - t * t);
-      const float zc = forget_from_sigmoid(sz[row + u]);
-      const float zh = forget_from_sigmoid(sp[row + u]);
-      const float dzc = forgets ? dc_total * c_old[row + u] : 0.0f;
-      const float dzh = forgets ? dhv * h_old[row + u] : 0.0f;
-      const float gv = gg[row + u], fv = f[row + u];
-      da[u] = dzc * mf * sz[row + u] * (1.0f - sz[row + u]);
-      da[g + u] = dc_total * fv * (1.0f - gv * gv);
-      da[2 * g + u] = dc_total * gv * fv * (1.0f - fv);
-      da[3 * g + u] = dhv * t * ov * (1.0f - ov);
-      da[4 * g + u] = dzh * mf * sp[row + u] * (1.0f - sp[row + u]);
+      const float zc = fz(szr[u]);
+      const float zh = fz(spr[u]);
+      const float dzc = forgets ? dc_total * cor[u] : 0.0f;
+      const float dzh = forgets ? dhv * hor[u] : 0.0f;
+      const float gv = ggr[u], fv = fr[u];
+      da[u] = dzc * m * szr[u] * (1.0f - szr[u]);
+      da[n + u] = dc_total * fv * (1.0f - gv * gv);
+      da[2 * n + u] = dc_total * gv * fv * (1.0f - fv);
+      da[3 * n + u] = dhv * t * ov * (1.0f - ov);
+      da[4 * n + u] = dzh * m * spr[u] * (1.0f - spr[u]);
       dh[u] = dhv * keep_of(zh);
       dc[u] = dc_total * keep_of(zc);
     }
-  }
+  });
   // d(other h) [rows, G] = da [rows, 5G] · U_kᵀ
-  matmul_nt(rows, g, 5 * g, da_.data(), u_[k]->data(), d_o_.data());
+  matmul_nt(rows, g, 5 * g, da_all, u_[k]->data(), d_o_.data());
   const int other = 1 - k;
-  for (int b = 0; b < rows; ++b) {
-    float* dother = d_state + int64_t(b) * w + other * g;
-    const float* d_o = d_o_.data() + size_t(b) * g;
-    const float* da = da_.data() + size_t(b) * 5 * g;
-    float* dpk = dp + int64_t(b) * pw + k * 5 * g;
+  const float* d_o = d_o_.data();
+  for_each_row(rows, g, [=](int b) {
+    const int n = g;
+    float* dother = d_state + int64_t(b) * w + other * n;  // [G]
+    const float* dor = d_o + size_t(b) * n;                // [G]
+    const float* da = da_all + size_t(b) * 5 * n;          // [5G]
+    float* dpk = dp + int64_t(b) * pw + k * 5 * n;         // [5G]
 #pragma omp simd
-    for (int u = 0; u < g; ++u) dother[u] += d_o[u];
-    for (int u = 0; u < 5 * g; ++u) dpk[u] = da[u];
-  }
+    for (int u = 0; u < n; ++u) dother[u] += dor[u];
+    for (int u = 0; u < 5 * n; ++u) dpk[u] = da[u];
+  });
 }
 
 void RevLstmLayer::step_backward(const float* cache, const uint8_t* active, int rows,

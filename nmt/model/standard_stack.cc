@@ -5,15 +5,12 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/vmath.h"
 
 namespace revnmt {
 
 namespace {
-
-// Elementwise passes over fewer values than this run on one thread: below it the cost of
-// waking the OpenMP team exceeds the work.
-constexpr int64_t kParallelElements = 4096;
 
 // The row kernels take everything by value: inside an OpenMP-outlined loop body, captured
 // variables would be reloaded through the shared-data struct and block vectorization.

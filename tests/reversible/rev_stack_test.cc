@@ -5,6 +5,7 @@
 #include "reversible/rev_stack.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cstring>
 #include <random>
@@ -48,13 +49,29 @@ struct ReversalCase {
   int steps;
   int chunk;
   Precision precision = Precision::fp32;  // of the input projections
+  int rows = 8;
+  int hidden = 8;
+  int threads = 1;  // OpenMP threads of the elementwise passes and matmuls
+};
+
+// Sets the OpenMP thread count for a scope (the suite runs with OMP_NUM_THREADS=1).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : before_(omp_get_max_threads()) {
+    omp_set_num_threads(threads);
+  }
+  ~ThreadScope() { omp_set_num_threads(before_); }
+
+ private:
+  int before_;
 };
 
 class StackReversal : public ::testing::TestWithParam<ReversalCase> {};
 
 TEST_P(StackReversal, RecoversEveryStateBitForBit) {
   const ReversalCase c = GetParam();
-  const int rows = 8, input = 5, hidden = 8;
+  const int rows = c.rows, input = 5, hidden = c.hidden;
+  const ThreadScope threads(c.threads);
   RevStackConfig config;
   config.cell = c.cell;
   config.layers = c.layers;
@@ -127,6 +144,15 @@ INSTANTIATE_TEST_SUITE_P(Bf16Projections, StackReversal,
                          ::testing::Values(
                              ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
                              ReversalCase{RevCell::lstm, 3, -1, 2, 2000, 7, Precision::bf16}));
+
+// Rows × units large enough that the elementwise passes and the buffer arithmetic split
+// rows over two threads (nmt/core/parallel.h), spills included.
+INSTANTIATE_TEST_SUITE_P(
+    TwoThreads, StackReversal,
+    ::testing::Values(
+        ReversalCase{RevCell::gru, 3, 1, 2, 300, 16, Precision::fp32, 64, 160, 2},
+        ReversalCase{RevCell::lstm, 3, -1, 2, 300, 7, Precision::fp32, 64, 160, 2},
+        ReversalCase{RevCell::gru, 0, 0, 1, 300, 300, Precision::fp32, 64, 160, 2}));
 
 INSTANTIATE_TEST_SUITE_P(EveryLimitAndSlice, StackReversal,
                          ::testing::Values(ReversalCase{RevCell::gru, 1, 0, 2, 300, 16},
@@ -236,6 +262,57 @@ TEST(RevStack, InferenceMatchesTrainingUpToBufferLowBits) {
     for (int u = 0; u < 8; ++u)
       EXPECT_EQ(stepped.data<int64_t>()[(l * rows + 0) * 8 + u],
                 state.data<int64_t>()[(l * rows + 0) * 8 + u]);
+}
+
+// The rows of every elementwise pass are split over the OpenMP team; each row depends only
+// on its own inputs and the spill stack is used on one thread in a fixed order, so one and
+// two threads give the same final states and gradients, bit for bit.
+TEST(RevStack, ThreadCountChangesNoBit) {
+  for (RevCell cell : {RevCell::gru, RevCell::lstm}) {
+    const int rows = 64, input = 12, hidden = 160, steps = 40, layers = 2;
+    struct Result {
+      std::vector<int64_t> final_state;
+      std::vector<float> dx, grads;
+      double spilled_bits = 0;
+    };
+    auto run = [&](int threads) {
+      const ThreadScope scope(threads);
+      ParameterSet params;
+      RevStackConfig config;
+      config.cell = cell;
+      config.layers = layers;
+      config.input_size = input;
+      config.hidden_size = hidden;
+      config.max_forget = max_forget_for_bits(3);
+      config.slice_dim = 1;
+      config.chunk_steps = 16;
+      config.dropout_hidden = 0.3f;
+      RevStack stack(params, "stack", config);
+      params.init_uniform(0.8f, 21);
+      force_extreme_multipliers(params, cell, layers, hidden);
+      const auto lengths = random_lengths(rows, steps, 4);
+      RandomInput x(steps, rows, input, 22, 2.0f);
+      stack.forward({steps, rows, lengths.data()}, x, nullptr, DropoutKey{5, 1, true});
+      Result res;
+      const Tensor& fs = stack.final_state();
+      res.final_state.assign(fs.data<int64_t>(), fs.data<int64_t>() + fs.numel());
+      res.spilled_bits = stack.buffer_content_bits();
+      LinearLoss loss(steps, rows, hidden, 23);
+      stack.backward(x, loss, nullptr, nullptr);
+      EXPECT_TRUE(stack.buffers_empty());
+      res.dx = x.dx();
+      for (size_t i = 0; i < params.size(); ++i) {
+        const Parameter& p = params[i];
+        res.grads.insert(res.grads.end(), p.grad.data<float>(), p.grad.data<float>() + p.numel());
+      }
+      return res;
+    };
+    const Result one = run(1), two = run(2);
+    EXPECT_GT(one.spilled_bits, 0.0);
+    EXPECT_EQ(one.final_state, two.final_state);
+    EXPECT_EQ(one.dx, two.dx);
+    EXPECT_EQ(one.grads, two.grads);
+  }
 }
 
 }  // namespace

@@ -154,12 +154,19 @@ LossStats Generator::run(const float* h, int rows, const int32_t* targets, int32
   float* logits = logits_.data<float>();  // [blk, V]
   const float* w = w_->data();            // [V, H]
   const float* bias = b_->data();         // [V]
-  // bf16: the weights rounded and packed once per call (they do not change during it).
-  // (Packing them in fp32 too bought nothing measurable at these block sizes.)
+  // bf16: the weights rounded and packed once per call (they do not change during it), or
+  // once per FixedWeights scope. (Packing them in fp32 too bought nothing measurable at
+  // these block sizes.)
   const bool bf16 = precision_ == Precision::bf16;
   if (bf16) {
-    w_t_packed_.pack(true, hd, v, w, hd, Precision::bf16);      // Wᵀ [H, V]
-    if (grad) w_packed_.pack(false, v, hd, w, hd, Precision::bf16);  // W [V, H]
+    if (!(fixed_weights_ && w_t_fresh_)) {
+      w_t_packed_.pack(true, hd, v, w, hd, Precision::bf16);  // Wᵀ [H, V]
+      w_t_fresh_ = fixed_weights_;
+    }
+    if (grad && !(fixed_weights_ && w_fresh_)) {
+      w_packed_.pack(false, v, hd, w, hd, Precision::bf16);  // W [V, H]
+      w_fresh_ = fixed_weights_;
+    }
     h16_.resize(size_t(capacity) * hd);
     if (grad) dlogits16_.resize(size_t(capacity) * v);
   }

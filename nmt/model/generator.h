@@ -52,6 +52,24 @@ class Generator {
   void set_precision(Precision precision) { precision_ = precision; }
   Precision precision() const { return precision_; }
 
+  // While one of these lives (one training step, one evaluation: the weights do not
+  // change), bf16 weights are rounded and packed at the first call that needs them instead
+  // of at every call: a step calls the generator once per chunk of target steps, and
+  // packing the 8k × 300 matrix twice costs about 1.4 ms. Outside a scope every call packs.
+  class FixedWeights {
+   public:
+    explicit FixedWeights(Generator& generator) : generator_(generator) {
+      generator_.fixed_weights_ = true;
+      generator_.w_t_fresh_ = generator_.w_fresh_ = false;
+    }
+    ~FixedWeights() { generator_.fixed_weights_ = false; }
+    FixedWeights(const FixedWeights&) = delete;
+    FixedWeights& operator=(const FixedWeights&) = delete;
+
+   private:
+    Generator& generator_;
+  };
+
   // h [R, H], targets [R]. Rows whose target is pad_id are skipped (not counted, zero
   // gradient). Returns unscaled sums. Backward of scale · smoothed_loss: d_h [R, H] is
   // written, dW and db are accumulated into the parameters' grads.
@@ -84,9 +102,11 @@ class Generator {
   Tensor h_block_;                    // [blk, H] gathered rows
   Tensor logits_;                     // [blk, V] logits, then d(loss)/d(logits) in place
   Tensor d_h_block_;                  // [blk, H]
-  // bf16: the weights packed once per call (Wᵀ for the logits, W for d_h), and bf16 copies
-  // of the block's rows and of d(loss)/d(logits).
+  // bf16: the weights packed once per call, or once per FixedWeights scope (Wᵀ for the
+  // logits, W for d_h), and bf16 copies of the block's rows and of d(loss)/d(logits).
   PackedMatrix w_t_packed_, w_packed_;
+  bool fixed_weights_ = false;
+  bool w_t_fresh_ = false, w_fresh_ = false;  // packed in the current FixedWeights scope
   std::vector<bf16_t> h16_, dlogits16_;
   std::vector<double> row_nll_;       // [blk]
   std::vector<double> row_smoothed_;  // [blk]

@@ -217,6 +217,7 @@ StepResult Seq2Seq::forward_only(const Batch& batch, const DropoutKey& dropout) 
 
 StepResult Seq2Seq::train_step(const Batch& batch, const DropoutKey& dropout, float label_smoothing,
                                float scale) {
+  const Generator::FixedWeights fixed(*generator_);
   StepResult result = run_forward(batch, dropout);
   // Nothing but the stacks' tapes and the token ids is kept across this line: the masks
   // are regenerated, the context is rebuilt from slices and re-looked-up embeddings.
@@ -252,6 +253,7 @@ StepResult Seq2Seq::train_step(const Batch& batch, const DropoutKey& dropout, fl
 }
 
 LossStats Seq2Seq::evaluate(const Batch& batch) {
+  const Generator::FixedWeights fixed(*generator_);
   EncodedBatch encoded;
   encode(batch, encoded);
   const int b = batch.rows, tt = batch.tgt_steps, h = config_.hidden_size;

@@ -4,7 +4,9 @@
 // * finite differences for W, b and h;
 // * pads contribute nothing, perplexity ignores them and label smoothing;
 // * log_probs: normalised, batch-invariant, stable for large logits;
-// * thread count does not change any bit.
+// * thread count does not change any bit;
+// * bf16 weights packed once per FixedWeights scope give the bits of packing per call, and
+//   a weight change outside a scope is seen.
 
 #include "nmt/model/generator.h"
 
@@ -261,6 +263,48 @@ TEST(Generator, GradientsAccumulateAcrossCalls) {
   g.generator.loss_and_backward(h.data(), rows, y.data(), kPad, 0.0f, 1.0f, d_h.data());
   for (size_t k = 0; k < once.size(); ++k)
     EXPECT_FLOAT_EQ(g.w().grad.data<float>()[k], 2 * once[k]);
+}
+
+TEST(Generator, FixedWeightsScopePacksOnceWithTheSameBits) {
+  const int hd = 16, v = 40, rows = 300;  // two blocks of rows
+  Gen g(hd, v, 41);
+  g.generator.set_precision(Precision::bf16);
+  const auto h = random_vector(size_t(rows) * hd, 42);
+  const auto y = random_targets(rows, v, 0.1, 43);
+  struct Result {
+    double nll = 0;
+    std::vector<float> d_h, d_w;
+  };
+  auto two_calls = [&]() {
+    Result res;
+    res.d_h.resize(size_t(rows) * hd);
+    g.params.zero_grads();
+    for (int call = 0; call < 2; ++call)
+      res.nll += g.generator.loss_and_backward(h.data(), rows, y.data(), kPad, 0.1f, 1.0f,
+                                               res.d_h.data()).nll;
+    res.d_w.assign(g.w().grad.data<float>(), g.w().grad.data<float>() + g.w().numel());
+    return res;
+  };
+  const Result per_call = two_calls();
+  Result scoped;
+  {
+    const Generator::FixedWeights fixed(g.generator);
+    scoped = two_calls();
+  }
+  EXPECT_EQ(per_call.nll, scoped.nll);
+  EXPECT_EQ(per_call.d_h, scoped.d_h);
+  EXPECT_EQ(per_call.d_w, scoped.d_w);
+  // A new scope packs the changed weights again.
+  for (int64_t k = 0; k < g.w().numel(); ++k) g.w().data()[k] *= 0.5f;
+  Result changed;
+  {
+    const Generator::FixedWeights fixed(g.generator);
+    changed = two_calls();
+  }
+  const Result unscoped = two_calls();
+  EXPECT_NE(changed.nll, scoped.nll);
+  EXPECT_EQ(changed.nll, unscoped.nll);
+  EXPECT_EQ(changed.d_w, unscoped.d_w);
 }
 
 TEST(Generator, RejectsTargetsOutsideTheVocabulary) {

@@ -84,8 +84,8 @@ void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int unit
   for_each_row(rows, units, [=](int b) {
     if (!active[b]) return;
     const int n = units, s = slice;
-    int64_t* hr = h + b * ld;                     // [n]
-    const int32_t* zr = z + size_t(b) * n;        // [n]
+    int64_t* hr = h + b * ld;                          // [n]
+    const int32_t* zr = z + size_t(b) * n;             // [n]
     uint32_t* words = all_words + size_t(b) * stride;  // [n]
     for (int u = 0; u < s; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
 #pragma omp simd
@@ -106,8 +106,8 @@ void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units,
   for_each_row(rows, units, [=](int b) {
     if (!active[b]) return;
     const int n = units, s = slice;
-    int64_t* hr = h + b * ld;                     // [n]
-    const int32_t* zr = z + size_t(b) * n;        // [n]
+    int64_t* hr = h + b * ld;                          // [n]
+    const int32_t* zr = z + size_t(b) * n;             // [n]
     uint32_t* words = all_words + size_t(b) * stride;  // [n]
 #pragma omp simd
     for (int u = s; u < n; ++u) {

@@ -67,13 +67,13 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     const ForgetMap fz = forget;
-    const float* a = a_g + size_t(b) * n;    // [G]
+    const float* a = a_g + size_t(b) * n;     // [G]
     const float* pg = p_g + int64_t(b) * pw;  // [G]
     const int64_t row = int64_t(b) * c;
-    float* gate_row = gate + row;               // [G]
-    const float* sz_row = s_z + row;            // [G]
-    int32_t* zf = z_fixed + size_t(b) * n;      // [G]
-    int64_t* upd = update + size_t(b) * n;      // [G]
+    float* gate_row = gate + row;           // [G]
+    const float* sz_row = s_z + row;        // [G]
+    int32_t* zf = z_fixed + size_t(b) * n;  // [G]
+    int64_t* upd = update + size_t(b) * n;  // [G]
 #pragma omp simd
     for (int u = 0; u < n; ++u) {
       const float gv = vmath::tanh(a[u] + pg[u]);
@@ -249,16 +249,17 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
     const float m = mf;
     const int64_t row = int64_t(b) * c;
     const float *sz_row = s_z + row, *gate_row = gate + row, *old_row = old + row;  // [G]
-    float* ds = d_self + int64_t(b) * h;                                           // [G]
+    float* ds = d_self + int64_t(b) * h;                                            // [G]
 #pragma omp simd
     for (int u = 0; u < n; ++u) {
       const float d = ds[u];
       const float sz = sz_row[u], gv = gate_row[u];
       const float z = fz(sz);
       // d self_new / d self_old: Z/1024 (straight-through), z (smooth), 1 (no forgetting).
-      const float keep = mode == Multiplier::none     ? 1.0f
-                         : mode == Multiplier::smooth ? z
-                                                      : float(fixed::quantize_forget(z)) * (1.0f / 1024.0f);
+      const float keep = mode == Multiplier::none ? 1.0f
+                         : mode == Multiplier::smooth
+                             ? z
+                             : float(fixed::quantize_forget(z)) * (1.0f / 1024.0f);
       const float multiplied = mode == Multiplier::none ? 0.0f : old_row[u];
       const float dz = d * (multiplied - gv);
       const float dg = d * (1.0f - z);
@@ -291,8 +292,8 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
   matmul_nt(rows, g, 2 * g, da_zr, u_zr_[k]->data(), d_o, /*accumulate=*/true);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
-    float* dother = d_other + int64_t(b) * h;     // [G]
-    const float* dor = d_o + size_t(b) * n;       // [G]
+    float* dother = d_other + int64_t(b) * h;       // [G]
+    const float* dor = d_o + size_t(b) * n;         // [G]
     float* dpz = dp + int64_t(b) * pw + k * 3 * n;  // [3G]: z, r, g
     const float* daz = da_zr + size_t(b) * 2 * n;   // [2G]
     const float* dag = da_g + size_t(b) * n;        // [G]

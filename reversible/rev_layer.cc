@@ -55,8 +55,9 @@ void RevLayer::backward_projection(const float* x, const float* dp, int rows, fl
 void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
                        const char* what) {
   bool bad = false;
-#pragma omp parallel for schedule(static) reduction(| : bad) \
-    if (int64_t(rows) * units >= kParallelElements)
+#pragma omp parallel for schedule(static) \
+    reduction(|                           \
+              : bad) if (int64_t(rows) * units >= kParallelElements)
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     const int64_t* row = h + b * ld;

@@ -40,11 +40,11 @@ void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, i
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     const ForgetMap fz = forget;
-    const float* a = a_all + size_t(b) * 5 * n;        // [5G]: z_c, g, f, o, z_h
+    const float* a = a_all + size_t(b) * 5 * n;         // [5G]: z_c, g, f, o, z_h
     const float* pk = p + int64_t(b) * pw + k * 5 * n;  // [5G]
     const int64_t row = int64_t(b) * c;
     float *szr = sz + row, *ggr = gg + row, *fr = f + row, *outr = out + row,
-          *spr = sp + row;                   // [G] each
+          *spr = sp + row;                 // [G] each
     int32_t* zc = zc_all + size_t(b) * n;  // [G]
     int32_t* zh = zh_all + size_t(b) * n;  // [G]
 #pragma omp simd
@@ -160,10 +160,10 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     const int64_t row = int64_t(b) * c;
-    const int64_t* cr = cs + int64_t(b) * w;                // [G]
-    int64_t* hr = hs + int64_t(b) * w;                      // [G]
-    const float* outr = out + row;                          // [G]
-    float* tcr = tc + row;                                  // [G]
+    const int64_t* cr = cs + int64_t(b) * w;  // [G]
+    int64_t* hr = hs + int64_t(b) * w;        // [G]
+    const float* outr = out + row;            // [G]
+    float* tcr = tc + row;                    // [G]
     const bool on = active[b] != 0;
 #pragma omp simd
     for (int u = 0; u < n; ++u) {
@@ -184,8 +184,8 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
     if (!active[b]) return;
     const int n = g;
     const int64_t row = int64_t(b) * c;
-    int64_t* cr = cs + int64_t(b) * w;                 // [G]
-    const float *fr = f + row, *ggr = gg + row;        // [G] each
+    int64_t* cr = cs + int64_t(b) * w;           // [G]
+    const float *fr = f + row, *ggr = gg + row;  // [G] each
 #pragma omp simd
     for (int u = 0; u < n; ++u) cr[u] -= fixed::to_fixed(fr[u] * ggr[u]);
   });
@@ -234,8 +234,8 @@ void RevLstmLayer::step_recompute(const float* p, const uint8_t* active, int row
     for_each_row(rows, g, [=](int b) {
       const int n = g;
       const int64_t row = int64_t(b) * c;
-      const int64_t* bs = before + int64_t(b) * w;  // [4G]: h1, h2, c1, c2
-      const int64_t* as = after + int64_t(b) * w;   // [4G]
+      const int64_t* bs = before + int64_t(b) * w;                  // [4G]: h1, h2, c1, c2
+      const int64_t* as = after + int64_t(b) * w;                   // [4G]
       float *co = c_old + row, *ho = h_old + row, *tcr = tc + row;  // [G] each
 #pragma omp simd
       for (int u = 0; u < n; ++u) {
@@ -279,8 +279,8 @@ void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* activ
     const int64_t row = int64_t(b) * c;
     const float *tcr = tc + row, *outr = out + row, *szr = sz + row, *spr = sp + row,
                 *cor = c_old + row, *hor = h_old + row, *ggr = gg + row, *fr = f + row;  // [G]
-    float* dh = d_state + int64_t(b) * w + k * n;        // [G]
-    float* dc = d_state + int64_t(b) * w + (2 + k) * n;  // [G]
+    float* dh = d_state + int64_t(b) * w + k * n;                                        // [G]
+    float* dc = d_state + int64_t(b) * w + (2 + k) * n;                                  // [G]
 #pragma omp simd
     for (int u = 0; u < n; ++u) {
       const float t = tcr[u], ov = outr[u];

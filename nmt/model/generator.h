@@ -98,10 +98,10 @@ class Generator {
   Parameter* b_;  // [V]
 
   // Reused across calls.
-  std::vector<int32_t> kept_;         // [R] indices of non-pad rows
-  Tensor h_block_;                    // [blk, H] gathered rows
-  Tensor logits_;                     // [blk, V] logits, then d(loss)/d(logits) in place
-  Tensor d_h_block_;                  // [blk, H]
+  std::vector<int32_t> kept_;  // [R] indices of non-pad rows
+  Tensor h_block_;             // [blk, H] gathered rows
+  Tensor logits_;              // [blk, V] logits, then d(loss)/d(logits) in place
+  Tensor d_h_block_;           // [blk, H]
   // bf16: the weights packed once per call, or once per FixedWeights scope (Wᵀ for the
   // logits, W for d_h), and bf16 copies of the block's rows and of d(loss)/d(logits).
   PackedMatrix w_t_packed_, w_packed_;

@@ -280,8 +280,9 @@ TEST(Generator, FixedWeightsScopePacksOnceWithTheSameBits) {
     res.d_h.resize(size_t(rows) * hd);
     g.params.zero_grads();
     for (int call = 0; call < 2; ++call)
-      res.nll += g.generator.loss_and_backward(h.data(), rows, y.data(), kPad, 0.1f, 1.0f,
-                                               res.d_h.data()).nll;
+      res.nll +=
+          g.generator.loss_and_backward(h.data(), rows, y.data(), kPad, 0.1f, 1.0f, res.d_h.data())
+              .nll;
     res.d_w.assign(g.w().grad.data<float>(), g.w().grad.data<float>() + g.w().numel());
     return res;
   };

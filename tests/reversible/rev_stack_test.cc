@@ -140,19 +140,18 @@ INSTANTIATE_TEST_SUITE_P(LongSequences, StackReversal,
 
 // bf16 input projections: forward and reverse project with the same code and chunks, so
 // reversal stays exact.
-INSTANTIATE_TEST_SUITE_P(Bf16Projections, StackReversal,
-                         ::testing::Values(
-                             ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
-                             ReversalCase{RevCell::lstm, 3, -1, 2, 2000, 7, Precision::bf16}));
+INSTANTIATE_TEST_SUITE_P(
+    Bf16Projections, StackReversal,
+    ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
+                      ReversalCase{RevCell::lstm, 3, -1, 2, 2000, 7, Precision::bf16}));
 
 // Rows × units large enough that the elementwise passes and the buffer arithmetic split
 // rows over two threads (nmt/core/parallel.h), spills included.
 INSTANTIATE_TEST_SUITE_P(
     TwoThreads, StackReversal,
-    ::testing::Values(
-        ReversalCase{RevCell::gru, 3, 1, 2, 300, 16, Precision::fp32, 64, 160, 2},
-        ReversalCase{RevCell::lstm, 3, -1, 2, 300, 7, Precision::fp32, 64, 160, 2},
-        ReversalCase{RevCell::gru, 0, 0, 1, 300, 300, Precision::fp32, 64, 160, 2}));
+    ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 300, 16, Precision::fp32, 64, 160, 2},
+                      ReversalCase{RevCell::lstm, 3, -1, 2, 300, 7, Precision::fp32, 64, 160, 2},
+                      ReversalCase{RevCell::gru, 0, 0, 1, 300, 300, Precision::fp32, 64, 160, 2}));
 
 INSTANTIATE_TEST_SUITE_P(EveryLimitAndSlice, StackReversal,
                          ::testing::Values(ReversalCase{RevCell::gru, 1, 0, 2, 300, 16},

@@ -29,11 +29,12 @@ void RevLayer::project(const float* x, int rows, float* p) const {
   matmul(config_.precision, false, false, rows, n, config_.input_size, x, config_.input_size,
          wx_.data(), n, p, n);
   const float* bias = bx_.data();
-  for (int r = 0; r < rows; ++r) {
-    float* row = p + int64_t(r) * n;
+  for_each_row(rows, n, [=](int r) {
+    const int width = n;
+    float* row = p + int64_t(r) * width;  // [n]
 #pragma omp simd
-    for (int j = 0; j < n; ++j) row[j] += bias[j];
-  }
+    for (int j = 0; j < width; ++j) row[j] += bias[j];
+  });
 }
 
 void RevLayer::backward_projection(const float* x, const float* dp, int rows, float* dx) {
@@ -41,12 +42,7 @@ void RevLayer::backward_projection(const float* x, const float* dp, int rows, fl
   // dWx [I, n] += xᵀ [I, rows] · dp [rows, n]
   matmul(config_.precision, true, false, in, n, rows, x, in, dp, n, wx_.gradient(), n,
          /*accumulate=*/true);
-  float* db = bx_.gradient();
-  for (int r = 0; r < rows; ++r) {
-    const float* row = dp + int64_t(r) * n;
-#pragma omp simd
-    for (int j = 0; j < n; ++j) db[j] += row[j];
-  }
+  add_column_sums(dp, rows, n, bx_.gradient());
   // dx [rows, I] = dp [rows, n] · Wxᵀ [n, I]
   if (dx != nullptr)
     matmul(config_.precision, false, true, rows, in, n, dp, n, wx_.data(), n, dx, in);

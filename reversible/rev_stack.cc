@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "nmt/core/error.h"
+#include "nmt/core/parallel.h"
 #include "reversible/fixed_point.h"
 #include "reversible/rev_gru.h"
 #include "reversible/rev_lstm.h"
@@ -66,18 +67,32 @@ void RevStack::active_rows(int t, std::vector<uint8_t>& active) const {
 
 void RevStack::layer_output(const int64_t* state, int rows, const float* mask, float* out) const {
   const int h = config_.hidden_size, w = state_width();
-  for (int b = 0; b < rows; ++b) {
-    const int64_t* s = state + int64_t(b) * w;
-    float* o = out + int64_t(b) * h;
+  for_each_row(rows, h, [=](int b) {
+    const int n = h;
+    const int64_t* s = state + int64_t(b) * w;  // [H]
+    float* o = out + int64_t(b) * n;            // [H]
     if (mask != nullptr) {
-      const float* m = mask + int64_t(b) * h;
+      const float* m = mask + int64_t(b) * n;  // [H]
 #pragma omp simd
-      for (int u = 0; u < h; ++u) o[u] = fixed::to_float(s[u]) * m[u];
+      for (int u = 0; u < n; ++u) o[u] = fixed::to_float(s[u]) * m[u];
     } else {
 #pragma omp simd
-      for (int u = 0; u < h; ++u) o[u] = fixed::to_float(s[u]);
+      for (int u = 0; u < n; ++u) o[u] = fixed::to_float(s[u]);
     }
-  }
+  });
+}
+
+void RevStack::apply_row_mask(const float* in, int chunk_rows, const float* mask, int rows,
+                              float* out) const {
+  const int h = config_.hidden_size;
+  for_each_row(chunk_rows, h, [=](int r) {
+    const int n = h;
+    const float* x = in + int64_t(r) * n;           // [H]
+    const float* m = mask + int64_t(r % rows) * n;  // [H]
+    float* y = out + int64_t(r) * n;                // [H]
+#pragma omp simd
+    for (int u = 0; u < n; ++u) y[u] = x[u] * m[u];
+  });
 }
 
 void RevStack::between_layer_masks(const DropoutKey& key, int rows) {
@@ -278,12 +293,7 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
         input.fill(t0, t1, xs.data());
       } else {
         const float* below = chunk_out_[l - 1].data();
-        const float* mask = masks_[l].data();
-        for (int64_t r = 0; r < chunk_rows; ++r) {
-          const float* m = mask + (r % rows) * h;
-#pragma omp simd
-          for (int u = 0; u < h; ++u) xs[r * h + u] = below[r * h + u] * m[u];
-        }
+        apply_row_mask(below, int(chunk_rows), masks_[l].data(), rows, xs.data());
       }
       p_.resize(chunk_rows * pw);
       layer.project(xs.data(), int(chunk_rows), p_.data());
@@ -324,10 +334,13 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
       for (int t = t1 - 1; t >= t0; --t) {
         const int i = t - t0;
         const float* d_out = d_out_.data() + int64_t(i) * rows * h;
-        for (int b = 0; b < rows; ++b) {
+        for_each_row(rows, h, [=](int b) {
+          const int units = h;
+          float* d = ds + int64_t(b) * w;               // [H]
+          const float* g = d_out + int64_t(b) * units;  // [H]
 #pragma omp simd
-          for (int u = 0; u < h; ++u) ds[int64_t(b) * w + u] += d_out[int64_t(b) * h + u];
-        }
+          for (int u = 0; u < units; ++u) d[u] += g[u];
+        });
         active_rows(t, active_);
         layer.step_backward(chunk_cache_[l].data() + int64_t(i) * rows * cw, active_.data(), rows,
                             mode, ds, chunk_dp_[l].data() + int64_t(i) * rows * pw);
@@ -338,12 +351,7 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
       layer.backward_projection(chunk_x_[l].data(), chunk_dp_[l].data(), int(chunk_rows),
                                 d_x_.data());
       if (l > 0) {
-        const float* mask = masks_[l].data();
-        for (int64_t r = 0; r < chunk_rows; ++r) {
-          const float* m = mask + (r % rows) * h;
-#pragma omp simd
-          for (int u = 0; u < h; ++u) d_out_[r * h + u] = d_x_[r * h + u] * m[u];
-        }
+        apply_row_mask(d_x_.data(), int(chunk_rows), masks_[l].data(), rows, d_out_.data());
       } else {
         input.backward(t0, t1, d_x_.data());
       }

@@ -95,6 +95,9 @@ class RevStack : public RecurrentStack {
   void active_rows(int t, std::vector<uint8_t>& active) const;
   // out[rows, H] = F(state[:, 0:H]) (· dropout mask for the next layer, if given).
   void layer_output(const int64_t* state, int rows, const float* mask, float* out) const;
+  // out [chunk_rows, H] = in ⊙ mask [r % rows] (a step-invariant mask over a chunk's rows).
+  void apply_row_mask(const float* in, int chunk_rows, const float* mask, int rows,
+                      float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
   void save_slice(int step, const int64_t* top_state, int rows);
   // The saved slice before step `step` as int64 [rows, slice_dim] (into slice_scratch_).

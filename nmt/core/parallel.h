@@ -21,4 +21,8 @@ void for_each_row(int rows, int64_t width, const Body& body) {
   for (int b = 0; b < rows; ++b) body(b);
 }
 
+// sums [n] += Σ_r d [r, n] (a bias gradient): every column adds its rows in row order, so
+// any thread count gives the same bits; columns are split over the team.
+void add_column_sums(const float* d, int64_t rows, int n, float* sums);
+
 }  // namespace revnmt

@@ -1,5 +1,8 @@
 #include "nmt/core/params.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "nmt/core/error.h"
 #include "nmt/core/philox.h"
 
@@ -38,7 +41,15 @@ int64_t ParameterSet::numel() const {
 }
 
 void ParameterSet::zero_grads() {
-  for (auto& p : params_) p->grad.zero();
+  // Tens of megabytes per update: split over the OpenMP team in blocks.
+  constexpr int64_t kBlock = int64_t(1) << 16;
+  for (auto& p : params_) {
+    float* g = p->gradient();
+    const int64_t n = p->grad.numel();
+#pragma omp parallel for schedule(static) if (n > 4 * kBlock)
+    for (int64_t start = 0; start < n; start += kBlock)
+      std::memset(g + start, 0, sizeof(float) * size_t(std::min(kBlock, n - start)));
+  }
 }
 
 void ParameterSet::init_uniform(float range, uint64_t seed) {

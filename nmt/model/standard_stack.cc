@@ -237,24 +237,6 @@ void StandardStack::active_rows(const int32_t* lengths, int rows, int t) {
   for (int b = 0; b < rows; ++b) active_[b] = t < lengths[b];
 }
 
-void StandardStack::accumulate_bias(const float* d, int64_t rows, int n, float* db) {
-  // db [n] += Σ_r d [r, n], rows in order for every column (any thread count gives the same
-  // bits). A 1-row matmul (ones · d) did the same ten times slower.
-  constexpr int kColumns = 128;
-#pragma omp parallel for schedule(static) if (rows * n >= 16 * kParallelElements)
-  for (int c0 = 0; c0 < n; c0 += kColumns) {
-    const int width = std::min(kColumns, n - c0);
-    float acc[kColumns];
-    std::memcpy(acc, db + c0, sizeof(float) * width);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* row = d + r * n + c0;  // [width]
-#pragma omp simd
-      for (int j = 0; j < width; ++j) acc[j] += row[j];
-    }
-    std::memcpy(db + c0, acc, sizeof(float) * width);
-  }
-}
-
 void StandardStack::forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
                             const DropoutKey& dropout) {
   const int num_layers = config_.layers, top_layer = num_layers - 1;
@@ -410,7 +392,7 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
       // dWh [H, G·H] += H_prev [chunk_rows, H] (ld W)ᵀ · dgh [chunk_rows, G·H]
       matmul(true, false, h, gw, chunk_rows, states + t0 * layer_state, w, dgh, gw,
              layer.wh->gradient(), gw, /*accumulate=*/true);
-      if (gru) accumulate_bias(dgh, chunk_rows, gw, layer.bh->gradient());
+      if (gru) add_column_sums(dgh, chunk_rows, gw, layer.bh->gradient());
       // The chunk's inputs, recomputed: layer 0's from the StackInput, the others from the
       // stored outputs of the layer below, through the same dropout mask.
       if (l == 0)
@@ -418,7 +400,7 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
       else
         copy_outputs(states_[l - 1].data<float>() + (t0 + 1) * layer_state, chunk_rows,
                      masks_[l].data(), rows, x_.data());
-      accumulate_bias(dgx_.data(), chunk_rows, gw, layer.bx->gradient());
+      add_column_sums(dgx_.data(), chunk_rows, gw, layer.bx->gradient());
       if (bf16) {
         to_bf16(x_.data(), chunk_rows * in, x16_.data());
         to_bf16(dgx_.data(), chunk_rows * gw, dgx16_.data());

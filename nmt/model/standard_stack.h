@@ -126,8 +126,6 @@ class StandardStack : public RecurrentStack {
   void between_layer_masks(const DropoutKey& key, int rows);
   void pack_inputs_for_sweep();
   void active_rows(const int32_t* lengths, int rows, int t);
-  // db[n] += Σ_r d[r, n] over `rows` rows.
-  void accumulate_bias(const float* d, int64_t rows, int n, float* db);
 
   StandardStackConfig config_;
   std::vector<Layer> layers_;

@@ -63,13 +63,15 @@ run "$bench" peak --threads "$threads"
 
 say "## training: $updates updates after $warmup of warm-up, batches of 64 sentences"
 common=(--work "$work" --threads "$threads" --updates "$updates" --warmup "$warmup")
+# Each PyTorch cell right before the four revnmt runs compared with it: the machine's
+# speed drifts over minutes, and PyTorch's from one invocation to the next.
 for cell in gru lstm; do
-  run "$bench" train --cell $cell "${common[@]}"
   torch_run train --cell $cell --updates "$updates" --warmup "$warmup" || true
-done
-for cell in revgru revlstm; do run "$bench" train --cell $cell "${common[@]}"; done
-for cell in gru revgru lstm revlstm; do
-  run "$bench" train --cell $cell --precision bf16 "${common[@]}"
+  for ours in $cell rev$cell; do
+    for precision in fp32 bf16; do
+      run "$bench" train --cell $ours --precision $precision "${common[@]}"
+    done
+  done
 done
 load "after training"
 

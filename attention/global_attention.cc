@@ -6,6 +6,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/vmath.h"
 
 namespace revnmt {
@@ -85,7 +86,7 @@ void GlobalAttention::forward(const float* query, int rows, const int32_t* sente
   if (packed != nullptr)
     matmul_packed(rows, query, h, packed->w_in, wq, c);
   else
-    matmul_nn(rows, c, h, query, w_in_->data(), wq);
+    matmul(precision_, false, false, rows, c, h, query, h, w_in_->data(), c, wq, c);
 
   const int64_t work = int64_t(rows) * t * c;
 #pragma omp parallel for schedule(static) if (work >= kParallelWork)
@@ -128,10 +129,15 @@ void GlobalAttention::forward(const float* query, int rows, const int32_t* sente
   if (packed != nullptr)
     matmul_packed(rows, concat, hc, packed->w_out, out, h);
   else
-    matmul_nn(rows, h, hc, concat, w_out_->data(), out);
+    matmul(precision_, false, false, rows, h, hc, concat, hc, w_out_->data(), h, out, h);
   // attn_h [R, H] = tanh(pre)
   const int64_t n = int64_t(rows) * h;
-  for (int64_t k = 0; k < n; ++k) out[k] = vmath::tanh(out[k]);
+  for_each_row(rows, h, [=](int r) {
+    const int units = h;
+    float* o = out + int64_t(r) * units;  // [H]
+#pragma omp simd
+    for (int u = 0; u < units; ++u) o[u] = vmath::tanh(o[u]);
+  });
   if (attn_h != out) std::memcpy(attn_h, out, sizeof(float) * size_t(n));
   if (weights_out != nullptr)
     std::memcpy(weights_out, weights, sizeof(float) * size_t(rows) * size_t(t));  // [R, T]
@@ -159,12 +165,19 @@ void GlobalAttention::backward(const float* query, int rows, const int32_t* sent
   float* d_scores = d_scores_.data<float>();          // [R, T]
 
   // d_pre [R, H] = d_attn_h ⊙ (1 - attn_h²)
-  const int64_t n = int64_t(rows) * h;
-  for (int64_t k = 0; k < n; ++k) d_pre[k] = d_attn_h[k] * (1.0f - out[k] * out[k]);
+  for_each_row(rows, h, [=](int r) {
+    const int units = h;
+    const int64_t row = int64_t(r) * units;
+    const float *g = d_attn_h + row, *o = out + row;  // [H]
+    float* d = d_pre + row;                           // [H]
+#pragma omp simd
+    for (int u = 0; u < units; ++u) d[u] = g[u] * (1.0f - o[u] * o[u]);
+  });
   // dW_out [C + H, H] += concatᵀ [C + H, R] · d_pre [R, H]
-  matmul_tn(hc, h, rows, concat, d_pre, w_out_->gradient(), /*accumulate=*/true);
+  matmul(precision_, true, false, hc, h, rows, concat, hc, d_pre, h, w_out_->gradient(), h,
+         /*accumulate=*/true);
   // d_concat [R, C + H] = d_pre [R, H] · W_outᵀ [H, C + H]
-  matmul_nt(rows, hc, h, d_pre, w_out_->data(), d_concat);
+  matmul(precision_, false, true, rows, hc, h, d_pre, h, w_out_->data(), h, d_concat, hc);
 
   const int64_t work = int64_t(rows) * t * c;
 #pragma omp parallel for schedule(static) if (work >= kParallelWork)
@@ -198,9 +211,11 @@ void GlobalAttention::backward(const float* query, int rows, const int32_t* sent
   }
 
   // d_query [R, H] += d_wq [R, C] · W_inᵀ [C, H]
-  matmul_nt(rows, h, c, d_wq, w_in_->data(), d_query, /*accumulate=*/true);
+  matmul(precision_, false, true, rows, h, c, d_wq, c, w_in_->data(), c, d_query, h,
+         /*accumulate=*/true);
   // dW_in [H, C] += qᵀ [H, R] · d_wq [R, C]
-  matmul_tn(h, c, rows, query, d_wq, w_in_->gradient(), /*accumulate=*/true);
+  matmul(precision_, true, false, h, c, rows, query, h, d_wq, c, w_in_->gradient(), c,
+         /*accumulate=*/true);
 
   // d_context: several rows may read one sentence (decoder steps of a chunk, beams).
   // Group rows by sentence (stable, increasing r) so each sentence's gradient is summed

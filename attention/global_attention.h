@@ -50,6 +50,12 @@ class GlobalAttention {
   int query_size() const { return query_size_; }      // H
   int context_size() const { return context_size_; }  // C
 
+  // Arithmetic of the four weight products of forward (without `packed`) and backward:
+  // fp32 (the default), or bf16 operands with f32 accumulation. The scores, softmax and
+  // context sums stay in fp32.
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
+
   // query [R, H]; sentence_of_row [R] (null: r % context.sentences); attn_h [R, H];
   // weights_out [R, context.steps] or null. Thread-safe for distinct tapes.
   // With `packed` (from pack()), the two products read the packed weights.
@@ -70,6 +76,7 @@ class GlobalAttention {
 
   int query_size_;
   int context_size_;
+  Precision precision_ = Precision::fp32;
   Parameter* w_in_;   // [H, C]
   Parameter* w_out_;  // [C + H, H]
 

@@ -15,8 +15,8 @@
 
 namespace revnmt {
 
-// Arithmetic of the multiplies that may run in reduced precision (the input projections
-// and the output layer): fp32, or bf16 operands (rounded to nearest even) with f32
+// Arithmetic of the multiplies that may run in reduced precision (the input projections,
+// attention and the output layer): fp32, or bf16 operands (rounded to nearest even) with f32
 // accumulation and f32 results (oneDNN's avx512_core_bf16 kernels).
 enum class Precision { fp32, bf16 };
 const char* precision_name(Precision precision);

@@ -130,6 +130,7 @@ Seq2Seq::Seq2Seq(const ModelConfig& config, int src_vocab, int tgt_vocab,
                                                  config.context_size());
   generator_ = std::make_unique<Generator>(params_, "generator", config.hidden_size, tgt_vocab);
   generator_->set_precision(options.precision);
+  attention_->set_precision(options.precision);
 }
 
 Seq2Seq::~Seq2Seq() = default;

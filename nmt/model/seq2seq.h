@@ -73,7 +73,9 @@ struct Seq2SeqOptions {
   // states instead of reversing; smooth arithmetic makes finite differences meaningful.
   Tape tape = Tape::reversal;
   bool smooth = false;
-  // Arithmetic of the input projections and the output layer (nmt/core/matmul.h).
+  // Arithmetic of the input projections and the output layer (nmt/core/matmul.h), and of
+  // attention's weight products while training and validating (decoding packs attention's
+  // weights in fp32).
   Precision precision = Precision::fp32;
   // Decoding multiplies by weights packed once per batch (EncodedBatch::weights); false
   // multiplies by the plain weights (to measure what packing buys).

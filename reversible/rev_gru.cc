@@ -110,15 +110,7 @@ void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* se
     case Multiplier::none:
       break;
   }
-  const int64_t* update = update_.data();
-  for_each_row(rows, g, [=](int b) {
-    if (!active[b]) return;
-    const int n = g;
-    int64_t* row = self + int64_t(b) * h;         // [G]
-    const int64_t* upd = update + size_t(b) * n;  // [G]
-#pragma omp simd
-    for (int u = 0; u < n; ++u) row[u] += upd[u];
-  });
+  add_update(active, rows, self, /*subtract=*/false);
   check_state_range(self, h, rows, g, active, "a RevGRU state");
   if (optimal_bits != nullptr && mode == Multiplier::buffered) {
     const float* s_z = slot(cache, k, kSz);
@@ -138,21 +130,31 @@ void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* se
   }
 }
 
-void RevGruLayer::undo_half(int k, const uint8_t* active, int rows, int64_t* self, Multiplier mode,
-                            InfoBuffer* buffer, SpillStack* spill, int slice,
-                            const int64_t* slice_before) {
+void RevGruLayer::add_update(const uint8_t* active, int rows, int64_t* self, bool subtract) const {
   const int g = half(), h = 2 * g;
-  REVNMT_CHECK(mode == Multiplier::buffered || mode == Multiplier::none,
-               "only buffered or no-forgetting steps can be reversed");
   const int64_t* update = update_.data();
   for_each_row(rows, g, [=](int b) {
     if (!active[b]) return;
     const int n = g;
     int64_t* row = self + int64_t(b) * h;         // [G]
     const int64_t* upd = update + size_t(b) * n;  // [G]
+    if (subtract) {
 #pragma omp simd
-    for (int u = 0; u < n; ++u) row[u] -= upd[u];
+      for (int u = 0; u < n; ++u) row[u] -= upd[u];
+    } else {
+#pragma omp simd
+      for (int u = 0; u < n; ++u) row[u] += upd[u];
+    }
   });
+}
+
+void RevGruLayer::undo_half(int k, const uint8_t* active, int rows, int64_t* self, Multiplier mode,
+                            InfoBuffer* buffer, SpillStack* spill, int slice,
+                            const int64_t* slice_before) {
+  const int g = half(), h = 2 * g;
+  REVNMT_CHECK(mode == Multiplier::buffered || mode == Multiplier::none,
+               "only buffered or no-forgetting steps can be reversed");
+  add_update(active, rows, self, /*subtract=*/true);
   if (mode == Multiplier::buffered)
     fixed_divide(self, h, z_fixed_.data(), rows, g, slice, active, *buffer, *spill);
   if (slice > 0 && slice_before != nullptr) {

@@ -44,6 +44,8 @@ class RevGruLayer : public RevLayer {
   void apply_half(int k, const uint8_t* active, int rows, int64_t* self, const float* cache,
                   Multiplier mode, InfoBuffer* buffer, SpillStack* spill, int slice,
                   double* optimal_bits);
+  // self [rows, G] (ld H) ± update_ on active rows: the forward adds, the reverse subtracts.
+  void add_update(const uint8_t* active, int rows, int64_t* self, bool subtract) const;
   void undo_half(int k, const uint8_t* active, int rows, int64_t* self, Multiplier mode,
                  InfoBuffer* buffer, SpillStack* spill, int slice, const int64_t* slice_before);
   void backward_half(int k, const float* cache, const uint8_t* active, int rows, Multiplier mode,

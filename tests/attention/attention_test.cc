@@ -335,41 +335,54 @@ TEST(GlobalAttention, RowsAreBatchAndPaddingInvariant) {
       }
 }
 
+// Everything one forward + backward of a fresh Model(h, c, seed) produces.
+struct AttentionRun {
+  std::vector<float> out, dq, dc, dw_in, dw_out;
+};
+
+// query, g: [rows, h]. W_in is scaled by w_in_scale after initialization.
+AttentionRun forward_backward(int h, int c, unsigned seed, const Contexts& ctx,
+                              const std::vector<float>& query, const std::vector<float>& g,
+                              int threads, Precision precision, float w_in_scale = 1.0f) {
+  const int rows = int(query.size()) / h;
+  omp_set_num_threads(threads);
+  Model m(h, c, seed);
+  Parameter& wi = m.params.get("attn/W_in");
+  for (int64_t k = 0; k < wi.numel(); ++k) wi.data()[k] *= w_in_scale;
+  m.attention.set_precision(precision);
+  AttentionTape tape;
+  AttentionRun res;
+  res.out.resize(size_t(rows) * h);
+  res.dq.resize(size_t(rows) * h);
+  res.dc.assign(ctx.values.size(), 0.0f);
+  m.attention.forward(query.data(), rows, nullptr, ctx.view(), tape, res.out.data(), nullptr);
+  m.attention.backward(query.data(), rows, nullptr, ctx.view(), tape, g.data(), res.dq.data(),
+                       res.dc.data());
+  const Parameter& wo = m.params.get("attn/W_out");
+  res.dw_in.assign(wi.grad.data<float>(), wi.grad.data<float>() + wi.numel());
+  res.dw_out.assign(wo.grad.data<float>(), wo.grad.data<float>() + wo.numel());
+  omp_set_num_threads(1);
+  return res;
+}
+
+void expect_identical(const AttentionRun& a, const AttentionRun& b) {
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.dq, b.dq);
+  EXPECT_EQ(a.dc, b.dc);
+  EXPECT_EQ(a.dw_in, b.dw_in);
+  EXPECT_EQ(a.dw_out, b.dw_out);
+}
+
 // Large enough for the OpenMP paths: results do not depend on the thread count.
 TEST(GlobalAttention, ThreadCountDoesNotChangeResults) {
   const int h = 32, c = 40, rows = 64;
   std::vector<int32_t> lengths(16);
   for (int i = 0; i < 16; ++i) lengths[size_t(i)] = (i * 7) % 31;
-  Contexts ctx(c, 30, lengths, 51);
+  const Contexts ctx(c, 30, lengths, 51);
   const auto query = random_vector(size_t(rows) * h, 52);
   const auto g = random_vector(size_t(rows) * h, 53);
-  struct Result {
-    std::vector<float> out, dq, dc, dw_in, dw_out;
-  };
-  auto run = [&](int threads) {
-    omp_set_num_threads(threads);
-    Model m(h, c, 54);
-    AttentionTape tape;
-    Result res;
-    res.out.resize(size_t(rows) * h);
-    res.dq.resize(size_t(rows) * h);
-    res.dc.assign(ctx.values.size(), 0.0f);
-    m.attention.forward(query.data(), rows, nullptr, ctx.view(), tape, res.out.data(), nullptr);
-    m.attention.backward(query.data(), rows, nullptr, ctx.view(), tape, g.data(), res.dq.data(),
-                         res.dc.data());
-    const Parameter& wi = m.params.get("attn/W_in");
-    const Parameter& wo = m.params.get("attn/W_out");
-    res.dw_in.assign(wi.grad.data<float>(), wi.grad.data<float>() + wi.numel());
-    res.dw_out.assign(wo.grad.data<float>(), wo.grad.data<float>() + wo.numel());
-    omp_set_num_threads(1);
-    return res;
-  };
-  const Result one = run(1), two = run(2);
-  EXPECT_EQ(one.out, two.out);
-  EXPECT_EQ(one.dq, two.dq);
-  EXPECT_EQ(one.dc, two.dc);
-  EXPECT_EQ(one.dw_in, two.dw_in);
-  EXPECT_EQ(one.dw_out, two.dw_out);
+  expect_identical(forward_backward(h, c, 54, ctx, query, g, 1, Precision::fp32),
+                   forward_backward(h, c, 54, ctx, query, g, 2, Precision::fp32));
 }
 
 // bf16 weight products (train.precision: bf16): the same computation to bf16's 8 bits of
@@ -378,55 +391,30 @@ TEST(GlobalAttention, Bf16ProductsStayCloseToFp32) {
   const int h = 32, c = 40, rows = 64;
   std::vector<int32_t> lengths(16);
   for (int i = 0; i < 16; ++i) lengths[size_t(i)] = 1 + (i * 7) % 30;
-  Contexts ctx(c, 30, lengths, 71);
+  const Contexts ctx(c, 30, lengths, 71);
   const auto query = random_vector(size_t(rows) * h, 72);
   const auto g = random_vector(size_t(rows) * h, 73);
-  struct Result {
-    std::vector<float> out, dq, dc, dw_in, dw_out;
-  };
-  auto run = [&](Precision precision, int threads) {
-    omp_set_num_threads(threads);
-    Model m(h, c, 74);
-    // Scores of about unit size: with the default ±0.5 weights they are ~10 and the softmax
-    // is nearly one-hot, so any rounding flips which position wins.
-    float* w_in = m.params.get("attn/W_in").data();
-    for (int64_t k = 0; k < m.params.get("attn/W_in").numel(); ++k) w_in[k] *= 0.1f;
-    m.attention.set_precision(precision);
-    AttentionTape tape;
-    Result res;
-    res.out.resize(size_t(rows) * h);
-    res.dq.resize(size_t(rows) * h);
-    res.dc.assign(ctx.values.size(), 0.0f);
-    m.attention.forward(query.data(), rows, nullptr, ctx.view(), tape, res.out.data(), nullptr);
-    m.attention.backward(query.data(), rows, nullptr, ctx.view(), tape, g.data(), res.dq.data(),
-                         res.dc.data());
-    const Parameter& wi = m.params.get("attn/W_in");
-    const Parameter& wo = m.params.get("attn/W_out");
-    res.dw_in.assign(wi.grad.data<float>(), wi.grad.data<float>() + wi.numel());
-    res.dw_out.assign(wo.grad.data<float>(), wo.grad.data<float>() + wo.numel());
-    omp_set_num_threads(1);
-    return res;
-  };
-  const Result fp32 = run(Precision::fp32, 1), bf16 = run(Precision::bf16, 1),
-               bf16_two = run(Precision::bf16, 2);
+  // Scores of about unit size: with the default ±0.5 weights they are ~10 and the softmax
+  // is nearly one-hot, so any rounding flips which position wins.
+  const float w_in_scale = 0.1f;
+  const AttentionRun fp32 =
+      forward_backward(h, c, 74, ctx, query, g, 1, Precision::fp32, w_in_scale);
+  const AttentionRun bf16 =
+      forward_backward(h, c, 74, ctx, query, g, 1, Precision::bf16, w_in_scale);
   auto close = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
     ASSERT_EQ(a.size(), b.size()) << what;
     double scale = 0, worst = 0;
     for (float v : b) scale = std::max(scale, double(std::fabs(v)));
     for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::fabs(a[i] - b[i])));
     EXPECT_GT(worst, 0.0) << what << ": bf16 changed nothing";
-    EXPECT_LT(worst, 2e-2 * scale) << what;
+    EXPECT_LT(worst, 2e-2 * scale) << what;  // measured 0.5-1.4%
   };
   close(bf16.out, fp32.out, "attn_h");
   close(bf16.dq, fp32.dq, "d_query");
   close(bf16.dc, fp32.dc, "d_context");
   close(bf16.dw_in, fp32.dw_in, "dW_in");
   close(bf16.dw_out, fp32.dw_out, "dW_out");
-  EXPECT_EQ(bf16.out, bf16_two.out);
-  EXPECT_EQ(bf16.dq, bf16_two.dq);
-  EXPECT_EQ(bf16.dc, bf16_two.dc);
-  EXPECT_EQ(bf16.dw_in, bf16_two.dw_in);
-  EXPECT_EQ(bf16.dw_out, bf16_two.dw_out);
+  expect_identical(bf16, forward_backward(h, c, 74, ctx, query, g, 2, Precision::bf16, w_in_scale));
 }
 
 TEST(GlobalAttention, TapeIsReusedWithoutReallocation) {

@@ -59,14 +59,14 @@ double InfoBuffer::content_bits() const {
 }
 
 void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
-                    const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
+                    const uint8_t* active, uint32_t* all_words, SpillStack& spill) {
   constexpr int kShift = InfoBuffer::kSpillBits;
   // 1. On this thread, renormalize the words that could leave [L, 2^16·L) in this step
   //    (rare). Pushes go in (row, unit) order; fixed_divide pops in the mirrored order.
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     const int32_t* zr = z + size_t(b) * units;
-    uint32_t* words = buffer.row(b);
+    uint32_t* words = all_words + size_t(b) * units;
     bool any_spill = false;
 #pragma omp simd reduction(| : any_spill)
     for (int u = slice; u < units; ++u) any_spill |= words[u] >= (uint32_t(zr[u]) << kShift);
@@ -79,14 +79,12 @@ void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int unit
     }
   }
   // 2. The multiplications, row-parallel: every row touches only its own values and words.
-  uint32_t* all_words = buffer.row(0);
-  const int stride = buffer.units();
   for_each_row(rows, units, [=](int b) {
     if (!active[b]) return;
     const int n = units, s = slice;
-    int64_t* hr = h + b * ld;                          // [n]
-    const int32_t* zr = z + size_t(b) * n;             // [n]
-    uint32_t* words = all_words + size_t(b) * stride;  // [n]
+    int64_t* hr = h + b * ld;                     // [n]
+    const int32_t* zr = z + size_t(b) * n;        // [n]
+    uint32_t* words = all_words + size_t(b) * n;  // [n]
     for (int u = 0; u < s; ++u) hr[u] = (hr[u] >> fixed::kForgetRadix) * zr[u];
 #pragma omp simd
     for (int u = s; u < n; ++u) {
@@ -98,17 +96,15 @@ void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int unit
 }
 
 void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
-                  const uint8_t* active, InfoBuffer& buffer, SpillStack& spill) {
+                  const uint8_t* active, uint32_t* all_words, SpillStack& spill) {
   constexpr int kShift = InfoBuffer::kSpillBits;
   // 1. The divisions, row-parallel.
-  uint32_t* all_words = buffer.row(0);
-  const int stride = buffer.units();
   for_each_row(rows, units, [=](int b) {
     if (!active[b]) return;
     const int n = units, s = slice;
-    int64_t* hr = h + b * ld;                          // [n]
-    const int32_t* zr = z + size_t(b) * n;             // [n]
-    uint32_t* words = all_words + size_t(b) * stride;  // [n]
+    int64_t* hr = h + b * ld;                     // [n]
+    const int32_t* zr = z + size_t(b) * n;        // [n]
+    uint32_t* words = all_words + size_t(b) * n;  // [n]
 #pragma omp simd
     for (int u = s; u < n; ++u) {
       uint64_t word = words[u];
@@ -120,7 +116,7 @@ void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units,
   //    exact mirror of fixed_multiply's pushes: rows backwards, units backwards.
   for (int b = rows - 1; b >= 0; --b) {
     if (!active[b]) continue;
-    uint32_t* words = buffer.row(b);
+    uint32_t* words = all_words + size_t(b) * units;
     bool any_unspill = false;
 #pragma omp simd reduction(| : any_unspill)
     for (int u = slice; u < units; ++u) any_unspill |= words[u] < InfoBuffer::kEmpty;

@@ -119,16 +119,17 @@ class InfoBuffer {
 };
 
 // h[b, u] ← h·Z/1024 for active rows, exactly invertibly: units [slice, units) move their
-// lost bits into word u of `buffer` (which has `units` columns); units [0, slice) are
-// multiplied lossily (the caller keeps a copy of them for the reverse pass).
-// h: [rows, units] with leading dimension ld; z: [rows, units] with 1 <= Z <= 1024.
+// lost bits into words[b, u]; units [0, slice) are multiplied lossily (the caller keeps a
+// copy of them for the reverse pass). h: [rows, units] with leading dimension ld;
+// z: [rows, units] with 1 <= Z <= 1024; words: [rows, units], rows of an InfoBuffer.
+// Spills go to `spill` in (row, unit) order.
 void fixed_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
-                    const uint8_t* active, InfoBuffer& buffer, SpillStack& spill);
+                    const uint8_t* active, uint32_t* words, SpillStack& spill);
 
 // Exact inverse of fixed_multiply on units [slice, units); units [0, slice) are left for
 // the caller to restore.
 void fixed_divide(int64_t* h, int64_t ld, const int32_t* z, int rows, int units, int slice,
-                  const uint8_t* active, InfoBuffer& buffer, SpillStack& spill);
+                  const uint8_t* active, uint32_t* words, SpillStack& spill);
 
 // Inference (no buffers): h ← floor(h/1024)·Z on active rows.
 void lossy_multiply(int64_t* h, int64_t ld, const int32_t* z, int rows, int units,

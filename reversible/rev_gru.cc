@@ -8,6 +8,19 @@
 
 namespace revnmt {
 
+namespace {
+
+// One step's scratch, per thread (row blocks run steps on several threads at once) and
+// reused from step to step: no allocation inside the step loops.
+struct Scratch {
+  std::vector<float> a_zr, a_g, cache, d_rh, d_o, da_zr, da_g;
+  std::vector<int32_t> z_fixed;  // [rows, G] quantized forget multipliers of the half
+  std::vector<int64_t> update;   // [rows, G] Qh((1 − z) ⊙ g) of the half
+};
+thread_local Scratch scratch;
+
+}  // namespace
+
 RevGruLayer::RevGruLayer(ParameterSet& params, const std::string& scope,
                          const RevLayerConfig& config)
     : RevLayer(params, scope, config, 3 * config.hidden_size) {
@@ -21,10 +34,11 @@ RevGruLayer::RevGruLayer(ParameterSet& params, const std::string& scope,
 void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int rows,
                                float* cache) {
   const int g = half(), h = 2 * g, c = cache_width(), pw = projection_width();
-  a_zr_.resize(size_t(rows) * 2 * g);
-  a_g_.resize(size_t(rows) * g);
-  z_fixed_.resize(size_t(rows) * g);
-  update_.resize(size_t(rows) * g);
+  Scratch& sc = scratch;
+  sc.a_zr.resize(size_t(rows) * 2 * g);
+  sc.a_g.resize(size_t(rows) * g);
+  sc.z_fixed.resize(size_t(rows) * g);
+  sc.update.resize(size_t(rows) * g);
 
   float* o = slot(cache, k, kO);
   for_each_row(rows, g, [=](int b) {
@@ -35,13 +49,13 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
     for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
   });
   // a_zr [rows, 2G] = o [rows, G] · U_zr [G, 2G]
-  matmul(false, false, rows, 2 * g, g, o, c, u_zr_[k]->data(), 2 * g, a_zr_.data(), 2 * g);
+  matmul(false, false, rows, 2 * g, g, o, c, u_zr_[k]->data(), 2 * g, sc.a_zr.data(), 2 * g);
   const float* p_zr = p + k * 3 * g;
   const float* p_g = p_zr + 2 * g;
   float* s_z = slot(cache, k, kSz);
   float* r = slot(cache, k, kR);
   float* rh = slot(cache, k, kRh);
-  const float* a_zr = a_zr_.data();
+  const float* a_zr = sc.a_zr.data();
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     const float* a = a_zr + size_t(b) * 2 * n;  // [2G]: z, r
@@ -58,11 +72,11 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
     }
   });
   // a_g [rows, G] = (r ⊙ o) [rows, G] · U_g [G, G]
-  matmul(false, false, rows, g, g, rh, c, u_g_[k]->data(), g, a_g_.data(), g);
+  matmul(false, false, rows, g, g, rh, c, u_g_[k]->data(), g, sc.a_g.data(), g);
   float* gate = slot(cache, k, kG);
-  const float* a_g = a_g_.data();
-  int32_t* z_fixed = z_fixed_.data();
-  int64_t* update = update_.data();
+  const float* a_g = sc.a_g.data();
+  int32_t* z_fixed = sc.z_fixed.data();
+  int64_t* update = sc.update.data();
   const ForgetMap forget = forget_map();
   for_each_row(rows, g, [=](int b) {
     const int n = g;
@@ -86,15 +100,16 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
 }
 
 void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* self,
-                             const float* cache, Multiplier mode, InfoBuffer* buffer,
-                             SpillStack* spill, int slice, double* optimal_bits) {
+                             const float* cache, Multiplier mode, const StepBuffers& buffers,
+                             int slice) {
   const int g = half(), h = 2 * g, c = cache_width();
+  const int32_t* z_fixed = scratch.z_fixed.data();
   switch (mode) {
     case Multiplier::buffered:
-      fixed_multiply(self, h, z_fixed_.data(), rows, g, slice, active, *buffer, *spill);
+      fixed_multiply(self, h, z_fixed, rows, g, slice, active, buffers.words, *buffers.spill);
       break;
     case Multiplier::lossy:
-      lossy_multiply(self, h, z_fixed_.data(), rows, g, active);
+      lossy_multiply(self, h, z_fixed, rows, g, active);
       break;
     case Multiplier::smooth: {
       const float* s_z = slot(cache, k, kSz);
@@ -112,27 +127,13 @@ void RevGruLayer::apply_half(int k, const uint8_t* active, int rows, int64_t* se
   }
   add_update(active, rows, self, /*subtract=*/false);
   check_state_range(self, h, rows, g, active, "a RevGRU state");
-  if (optimal_bits != nullptr && mode == Multiplier::buffered) {
-    const float* s_z = slot(cache, k, kSz);
-    float bits = 0;
-    for (int b = 0; b < rows; ++b) {
-      if (!active[b]) continue;
-      const float* row = s_z + int64_t(b) * c;
-      float row_bits = 0;
-#pragma omp simd reduction(+ : row_bits)
-      for (int u = slice; u < g; ++u) {
-        const float z = forget_from_sigmoid(row[u]);
-        row_bits -= vmath::log2(z > kMinForget ? z : kMinForget);
-      }
-      bits += row_bits;
-    }
-    *optimal_bits += bits;
-  }
+  if (buffers.optimal_bits != nullptr && mode == Multiplier::buffered)
+    add_optimal_bits(slot(cache, k, kSz), c, active, rows, slice, buffers.optimal_bits);
 }
 
 void RevGruLayer::add_update(const uint8_t* active, int rows, int64_t* self, bool subtract) const {
   const int g = half(), h = 2 * g;
-  const int64_t* update = update_.data();
+  const int64_t* update = scratch.update.data();
   for_each_row(rows, g, [=](int b) {
     if (!active[b]) return;
     const int n = g;
@@ -149,14 +150,14 @@ void RevGruLayer::add_update(const uint8_t* active, int rows, int64_t* self, boo
 }
 
 void RevGruLayer::undo_half(int k, const uint8_t* active, int rows, int64_t* self, Multiplier mode,
-                            InfoBuffer* buffer, SpillStack* spill, int slice,
-                            const int64_t* slice_before) {
+                            const StepBuffers& buffers, int slice, const int64_t* slice_before) {
   const int g = half(), h = 2 * g;
   REVNMT_CHECK(mode == Multiplier::buffered || mode == Multiplier::none,
                "only buffered or no-forgetting steps can be reversed");
   add_update(active, rows, self, /*subtract=*/true);
   if (mode == Multiplier::buffered)
-    fixed_divide(self, h, z_fixed_.data(), rows, g, slice, active, *buffer, *spill);
+    fixed_divide(self, h, scratch.z_fixed.data(), rows, g, slice, active, buffers.words,
+                 *buffers.spill);
   if (slice > 0 && slice_before != nullptr) {
     for (int b = 0; b < rows; ++b) {
       if (!active[b]) continue;
@@ -167,16 +168,14 @@ void RevGruLayer::undo_half(int k, const uint8_t* active, int rows, int64_t* sel
 }
 
 void RevGruLayer::step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
-                               Multiplier mode, const StepBuffers& buffers, double* optimal_bits) {
+                               Multiplier mode, const StepBuffers& buffers) {
   const int g = half();
-  scratch_cache_.resize(size_t(rows) * cache_width());
-  float* cache = scratch_cache_.data();
+  scratch.cache.resize(size_t(rows) * cache_width());
+  float* cache = scratch.cache.data();
   compute_half(0, p, state + g, rows, cache);
-  apply_half(0, active, rows, state, cache, mode, buffers.buffer, buffers.spill, buffers.slice,
-             optimal_bits);
+  apply_half(0, active, rows, state, cache, mode, buffers, buffers.slice);
   compute_half(1, p, state, rows, cache);
-  apply_half(1, active, rows, state + g, cache, mode, buffers.buffer, buffers.spill, 0,
-             optimal_bits);
+  apply_half(1, active, rows, state + g, cache, mode, buffers, 0);
 }
 
 void RevGruLayer::step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
@@ -184,10 +183,9 @@ void RevGruLayer::step_reverse(const float* p, const uint8_t* active, int rows, 
   const int g = half();
   // Half 2 first: its gates depend on the new h1, which is the current h1.
   compute_half(1, p, state, rows, cache);
-  undo_half(1, active, rows, state + g, mode, buffers.buffer, buffers.spill, 0, nullptr);
+  undo_half(1, active, rows, state + g, mode, buffers, 0, nullptr);
   compute_half(0, p, state + g, rows, cache);
-  undo_half(0, active, rows, state, mode, buffers.buffer, buffers.spill, buffers.slice,
-            buffers.slice_before);
+  undo_half(0, active, rows, state, mode, buffers, buffers.slice, buffers.slice_before);
   keep_old_states(state, rows, cache);
 }
 
@@ -222,10 +220,11 @@ void RevGruLayer::step_recompute(const float* p, const uint8_t* active, int rows
 void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active, int rows,
                                 Multiplier mode, float* d_self, float* d_other, float* dp) {
   const int g = half(), h = 2 * g, c = cache_width(), pw = projection_width();
-  da_zr_.resize(size_t(rows) * 2 * g);
-  da_g_.resize(size_t(rows) * g);
-  d_rh_.resize(size_t(rows) * g);
-  d_o_.resize(size_t(rows) * g);
+  Scratch& sc = scratch;
+  sc.da_zr.resize(size_t(rows) * 2 * g);
+  sc.da_g.resize(size_t(rows) * g);
+  sc.d_rh.resize(size_t(rows) * g);
+  sc.d_o.resize(size_t(rows) * g);
   const float* o = slot(cache, k, kO);
   const float* s_z = slot(cache, k, kSz);
   const float* r = slot(cache, k, kR);
@@ -233,10 +232,10 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
   const float* old = slot(cache, k, kOld);
   const float mf = max_forget();
   const ForgetMap forget = forget_map();
-  float* da_zr = da_zr_.data();  // [rows, 2G]: d a_z, d a_r
-  float* da_g = da_g_.data();    // [rows, G]
-  float* d_rh = d_rh_.data();    // [rows, G]
-  float* d_o = d_o_.data();      // [rows, G]
+  float* da_zr = sc.da_zr.data();  // [rows, 2G]: d a_z, d a_r
+  float* da_g = sc.da_g.data();    // [rows, G]
+  float* d_rh = sc.d_rh.data();    // [rows, G]
+  float* d_o = sc.d_o.data();      // [rows, G]
 
   for_each_row(rows, g, [=](int b) {
     const int n = g;

@@ -20,7 +20,7 @@ class RevGruLayer : public RevLayer {
   int cache_width() const override { return 12 * half(); }
 
   void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
-                    Multiplier mode, const StepBuffers& buffers, double* optimal_bits) override;
+                    Multiplier mode, const StepBuffers& buffers) override;
   void step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
                     Multiplier mode, const StepBuffers& buffers, float* cache) override;
   void step_recompute(const float* p, const uint8_t* active, int rows, const int64_t* before,
@@ -38,16 +38,15 @@ class RevGruLayer : public RevLayer {
     return cache + (k * 6 + s) * half();
   }
   // Gates of half k (0 or 1) from the other half's state; fills the cache slots kO..kRh
-  // except kOld, and z_fixed_/update_ for the state update.
+  // except kOld, and the thread's z_fixed/update for the state update.
   void compute_half(int k, const float* p, const int64_t* other, int rows, float* cache);
-  // Applies the forward update of half k to `self` (ld = H).
+  // Applies the forward update of half k to `self` (ld = H); `slice` unbuffered units.
   void apply_half(int k, const uint8_t* active, int rows, int64_t* self, const float* cache,
-                  Multiplier mode, InfoBuffer* buffer, SpillStack* spill, int slice,
-                  double* optimal_bits);
-  // self [rows, G] (ld H) ± update_ on active rows: the forward adds, the reverse subtracts.
+                  Multiplier mode, const StepBuffers& buffers, int slice);
+  // self [rows, G] (ld H) ± update on active rows: the forward adds, the reverse subtracts.
   void add_update(const uint8_t* active, int rows, int64_t* self, bool subtract) const;
   void undo_half(int k, const uint8_t* active, int rows, int64_t* self, Multiplier mode,
-                 InfoBuffer* buffer, SpillStack* spill, int slice, const int64_t* slice_before);
+                 const StepBuffers& buffers, int slice, const int64_t* slice_before);
   void backward_half(int k, const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_self, float* d_other, float* dp);
   // The cache's kOld slots of both halves from the states before the step [rows, H].
@@ -55,11 +54,6 @@ class RevGruLayer : public RevLayer {
 
   Parameter* u_zr_[2];  // [G, 2G]
   Parameter* u_g_[2];   // [G, G]
-
-  // Per-step scratch, reused (no allocation inside the step loops).
-  std::vector<float> a_zr_, a_g_, scratch_cache_, d_rh_, d_o_, da_zr_, da_g_;
-  std::vector<int32_t> z_fixed_;
-  std::vector<int64_t> update_;
 };
 
 }  // namespace revnmt

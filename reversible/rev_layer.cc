@@ -5,6 +5,7 @@
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
 #include "nmt/core/parallel.h"
+#include "nmt/core/vmath.h"
 #include "reversible/fixed_point.h"
 
 namespace revnmt {
@@ -48,12 +49,27 @@ void RevLayer::backward_projection(const float* x, const float* dp, int rows, fl
     matmul(config_.precision, false, true, rows, in, n, dp, n, wx_.data(), n, dx, in);
 }
 
+void RevLayer::add_optimal_bits(const float* s, int64_t ld, const uint8_t* active, int rows,
+                                int slice, double* optimal) const {
+  const int g = half();
+  const ForgetMap forget = forget_map();
+  for (int b = 0; b < rows; ++b) {
+    if (!active[b]) continue;
+    const float* row = s + b * ld;  // [G]
+    float row_bits = 0;
+#pragma omp simd reduction(+ : row_bits)
+    for (int u = slice; u < g; ++u) {
+      const float z = forget(row[u]);
+      row_bits -= vmath::log2(z > kMinForget ? z : kMinForget);
+    }
+    optimal[b] += row_bits;
+  }
+}
+
 void check_state_range(const int64_t* h, int64_t ld, int rows, int units, const uint8_t* active,
                        const char* what) {
   bool bad = false;
-#pragma omp parallel for schedule(static) \
-    reduction(|                           \
-              : bad) if (int64_t(rows) * units >= kParallelElements)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (use_team(int64_t(rows) * units))
   for (int b = 0; b < rows; ++b) {
     if (!active[b]) continue;
     const int64_t* row = h + b * ld;

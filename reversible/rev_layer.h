@@ -40,16 +40,20 @@ struct RevLayerConfig {
   Precision precision = Precision::fp32;
 };
 
-// Where a buffered step puts its bits: the layer's buffer ([rows, G] words shared by all
-// its state variables) and spill stack. `slice` leading units of h1 are not buffered
-// (kept verbatim by the stack for attention).
+// Where a buffered step puts its bits, for the rows it is given: their words of the
+// layer's buffer ([rows, G], shared by all the layer's state variables) and the spill
+// stack of their row block. `slice` leading units of h1 are not buffered (kept verbatim by
+// the stack for attention).
 struct StepBuffers {
-  InfoBuffer* buffer = nullptr;
+  uint32_t* words = nullptr;
   SpillStack* spill = nullptr;
   int slice = 0;
   // Reverse only: the slice units' values before the step ([rows, slice]), restored
   // verbatim because the forward multiplied them lossily.
   const int64_t* slice_before = nullptr;
+  // Forward only, when not null: per row [rows], += Σ −log2 z over the row's buffered
+  // units (per row, so that the total does not depend on how rows are split).
+  double* optimal_bits = nullptr;
 };
 
 class RevLayer {
@@ -70,9 +74,11 @@ class RevLayer {
   void project(const float* x, int rows, float* p) const;
 
   // One step on state [rows, state_width]; rows with active[b] == 0 are untouched.
-  // Adds Σ −log2 z over active buffered units to *optimal_bits when not null.
+  //
+  // Every step function works on the rows it is given and nothing else, so a stack may
+  // run blocks of rows on different threads at once (their scratch is per thread).
   virtual void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
-                            Multiplier mode, const StepBuffers& buffers, double* optimal_bits) = 0;
+                            Multiplier mode, const StepBuffers& buffers) = 0;
   // Exact inverse of a buffered (or no-forgetting) forward step: state after -> before,
   // filling cache [rows, cache_width].
   virtual void step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
@@ -101,6 +107,10 @@ class RevLayer {
   };
   ForgetMap forget_map() const { return {max_forget_, one_minus_max_forget_}; }
   float forget_from_sigmoid(float s) const { return forget_map()(s); }
+  // optimal[b] += Σ −log2 max(z, kMinForget) over units [slice, G) of active rows, z from
+  // the sigmoids s [rows, G] (leading dimension ld).
+  void add_optimal_bits(const float* s, int64_t ld, const uint8_t* active, int rows, int slice,
+                        double* optimal) const;
   float max_forget() const { return max_forget_; }
 
   RevLayerConfig config_;

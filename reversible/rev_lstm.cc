@@ -8,6 +8,19 @@
 
 namespace revnmt {
 
+namespace {
+
+// One step's scratch, per thread (row blocks run steps on several threads at once) and
+// reused from step to step: no allocation inside the step loops.
+struct Scratch {
+  std::vector<float> a, cache, da, d_o;
+  std::vector<int32_t> zc_fixed, zh_fixed;  // [rows, G] quantized forget multipliers of c, h
+  std::vector<int64_t> update;              // [rows, G] the h update of the half
+};
+thread_local Scratch scratch;
+
+}  // namespace
+
 RevLstmLayer::RevLstmLayer(ParameterSet& params, const std::string& scope,
                            const RevLayerConfig& config)
     : RevLayer(params, scope, config, 5 * config.hidden_size) {
@@ -19,9 +32,10 @@ RevLstmLayer::RevLstmLayer(ParameterSet& params, const std::string& scope,
 void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, int rows,
                                 float* cache) {
   const int g = half(), w = state_width(), c = cache_width(), pw = projection_width();
-  a_.resize(size_t(rows) * 5 * g);
-  zc_fixed_.resize(size_t(rows) * g);
-  zh_fixed_.resize(size_t(rows) * g);
+  Scratch& sc = scratch;
+  sc.a.resize(size_t(rows) * 5 * g);
+  sc.zc_fixed.resize(size_t(rows) * g);
+  sc.zh_fixed.resize(size_t(rows) * g);
   float* o = slot(cache, k, kO);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
@@ -31,11 +45,11 @@ void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, i
     for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
   });
   // a [rows, 5G] = o [rows, G] · U_k [G, 5G]
-  matmul(false, false, rows, 5 * g, g, o, c, u_[k]->data(), 5 * g, a_.data(), 5 * g);
+  matmul(false, false, rows, 5 * g, g, o, c, u_[k]->data(), 5 * g, sc.a.data(), 5 * g);
   float *sz = slot(cache, k, kSz), *gg = slot(cache, k, kG), *f = slot(cache, k, kF),
         *out = slot(cache, k, kOut), *sp = slot(cache, k, kSp);
-  const float* a_all = a_.data();
-  int32_t *zc_all = zc_fixed_.data(), *zh_all = zh_fixed_.data();
+  const float* a_all = sc.a.data();
+  int32_t *zc_all = sc.zc_fixed.data(), *zh_all = sc.zh_fixed.data();
   const ForgetMap forget = forget_map();
   for_each_row(rows, g, [=](int b) {
     const int n = g;
@@ -61,12 +75,12 @@ void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, i
 }
 
 void RevLstmLayer::multiply(int64_t* self, const int32_t* z_fixed, const float* s,
-                            const uint8_t* active, int rows, Multiplier mode, InfoBuffer* buffer,
-                            SpillStack* spill, int slice, double* optimal_bits) {
+                            const uint8_t* active, int rows, Multiplier mode,
+                            const StepBuffers& buffers, int slice) {
   const int g = half(), w = state_width(), c = cache_width();
   switch (mode) {
     case Multiplier::buffered:
-      fixed_multiply(self, w, z_fixed, rows, g, slice, active, *buffer, *spill);
+      fixed_multiply(self, w, z_fixed, rows, g, slice, active, buffers.words, *buffers.spill);
       break;
     case Multiplier::lossy:
       lossy_multiply(self, w, z_fixed, rows, g, active);
@@ -84,35 +98,20 @@ void RevLstmLayer::multiply(int64_t* self, const int32_t* z_fixed, const float* 
     case Multiplier::none:
       break;
   }
-  if (optimal_bits != nullptr && mode == Multiplier::buffered) {
-    float bits = 0;
-    for (int b = 0; b < rows; ++b) {
-      if (!active[b]) continue;
-      const float* row = s + int64_t(b) * c;
-      float row_bits = 0;
-#pragma omp simd reduction(+ : row_bits)
-      for (int u = slice; u < g; ++u) {
-        const float z = forget_from_sigmoid(row[u]);
-        row_bits -= vmath::log2(z > kMinForget ? z : kMinForget);
-      }
-      bits += row_bits;
-    }
-    *optimal_bits += bits;
-  }
+  if (buffers.optimal_bits != nullptr && mode == Multiplier::buffered)
+    add_optimal_bits(s, c, active, rows, slice, buffers.optimal_bits);
 }
 
 void RevLstmLayer::forward_half(int k, const uint8_t* active, int rows, int64_t* state,
-                                float* cache, Multiplier mode, const StepBuffers& buffers,
-                                double* optimal_bits) {
+                                float* cache, Multiplier mode, const StepBuffers& buffers) {
   const int g = half(), w = state_width(), c = cache_width();
-  update_.resize(size_t(rows) * g);
+  scratch.update.resize(size_t(rows) * g);
   const float *gg = slot(cache, k, kG), *f = slot(cache, k, kF), *out = slot(cache, k, kOut);
   float* tc = slot(cache, k, kTc);
-  int64_t* update = update_.data();
+  int64_t* update = scratch.update.data();
   // c_k ← FM(c_k, Zc) + Qh(f ⊙ g), then the h update Qh(o ⊙ tanh(F(c_k))) from the new c_k
   int64_t* cs = c_of(state, k);
-  multiply(cs, zc_fixed_.data(), slot(cache, k, kSz), active, rows, mode, buffers.buffer,
-           buffers.spill, 0, optimal_bits);
+  multiply(cs, scratch.zc_fixed.data(), slot(cache, k, kSz), active, rows, mode, buffers, 0);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     const int64_t row = int64_t(b) * c;
@@ -133,8 +132,8 @@ void RevLstmLayer::forward_half(int k, const uint8_t* active, int rows, int64_t*
   check_state_range(cs, w, rows, g, active, "a RevLSTM cell state");
   // h_k ← FM(h_k, Zh) + the update
   int64_t* hs = h_of(state, k);
-  multiply(hs, zh_fixed_.data(), slot(cache, k, kSp), active, rows, mode, buffers.buffer,
-           buffers.spill, k == 0 ? buffers.slice : 0, optimal_bits);
+  multiply(hs, scratch.zh_fixed.data(), slot(cache, k, kSp), active, rows, mode, buffers,
+           k == 0 ? buffers.slice : 0);
   for_each_row(rows, g, [=](int b) {
     if (!active[b]) return;
     const int n = g;
@@ -173,7 +172,8 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
     }
   });
   if (mode == Multiplier::buffered)
-    fixed_divide(hs, w, zh_fixed_.data(), rows, g, slice, active, *buffers.buffer, *buffers.spill);
+    fixed_divide(hs, w, scratch.zh_fixed.data(), rows, g, slice, active, buffers.words,
+                 *buffers.spill);
   if (slice > 0 && buffers.slice_before != nullptr) {
     for (int b = 0; b < rows; ++b) {
       if (!active[b]) continue;
@@ -190,7 +190,7 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
     for (int u = 0; u < n; ++u) cr[u] -= fixed::to_fixed(fr[u] * ggr[u]);
   });
   if (mode == Multiplier::buffered)
-    fixed_divide(cs, w, zc_fixed_.data(), rows, g, 0, active, *buffers.buffer, *buffers.spill);
+    fixed_divide(cs, w, scratch.zc_fixed.data(), rows, g, 0, active, buffers.words, *buffers.spill);
   float *c_old = slot(cache, k, kCOld), *h_old = slot(cache, k, kHOld);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
@@ -206,13 +206,13 @@ void RevLstmLayer::reverse_half(int k, const uint8_t* active, int rows, int64_t*
 }
 
 void RevLstmLayer::step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
-                                Multiplier mode, const StepBuffers& buffers, double* optimal_bits) {
-  scratch_cache_.resize(size_t(rows) * cache_width());
-  float* cache = scratch_cache_.data();
+                                Multiplier mode, const StepBuffers& buffers) {
+  scratch.cache.resize(size_t(rows) * cache_width());
+  float* cache = scratch.cache.data();
   compute_half(0, p, h_of(state, 1), rows, cache);
-  forward_half(0, active, rows, state, cache, mode, buffers, optimal_bits);
+  forward_half(0, active, rows, state, cache, mode, buffers);
   compute_half(1, p, h_of(state, 0), rows, cache);
-  forward_half(1, active, rows, state, cache, mode, buffers, optimal_bits);
+  forward_half(1, active, rows, state, cache, mode, buffers);
 }
 
 void RevLstmLayer::step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
@@ -252,8 +252,9 @@ void RevLstmLayer::step_recompute(const float* p, const uint8_t* active, int row
 void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* active, int rows,
                                  Multiplier mode, float* d_state, float* dp) {
   const int g = half(), w = state_width(), c = cache_width(), pw = projection_width();
-  da_.resize(size_t(rows) * 5 * g);
-  d_o_.resize(size_t(rows) * g);
+  Scratch& sc = scratch;
+  sc.da.resize(size_t(rows) * 5 * g);
+  sc.d_o.resize(size_t(rows) * g);
   const float *sz = slot(cache, k, kSz), *gg = slot(cache, k, kG), *f = slot(cache, k, kF),
               *out = slot(cache, k, kOut), *sp = slot(cache, k, kSp),
               *c_old = slot(cache, k, kCOld), *h_old = slot(cache, k, kHOld),
@@ -266,7 +267,7 @@ void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* activ
   };
   const bool forgets = mode != Multiplier::none;
   const ForgetMap forget = forget_map();
-  float* da_all = da_.data();  // [rows, 5G]
+  float* da_all = sc.da.data();  // [rows, 5G]
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     float* da = da_all + size_t(b) * 5 * n;  // [5G]
@@ -301,9 +302,9 @@ void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* activ
     }
   });
   // d(other h) [rows, G] = da [rows, 5G] · U_kᵀ
-  matmul_nt(rows, g, 5 * g, da_all, u_[k]->data(), d_o_.data());
+  matmul_nt(rows, g, 5 * g, da_all, u_[k]->data(), sc.d_o.data());
   const int other = 1 - k;
-  const float* d_o = d_o_.data();
+  const float* d_o = sc.d_o.data();
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     float* dother = d_state + int64_t(b) * w + other * n;  // [G]

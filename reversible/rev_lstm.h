@@ -20,7 +20,7 @@ class RevLstmLayer : public RevLayer {
   int cache_width() const override { return 18 * half(); }
 
   void step_forward(const float* p, const uint8_t* active, int rows, int64_t* state,
-                    Multiplier mode, const StepBuffers& buffers, double* optimal_bits) override;
+                    Multiplier mode, const StepBuffers& buffers) override;
   void step_reverse(const float* p, const uint8_t* active, int rows, int64_t* state,
                     Multiplier mode, const StepBuffers& buffers, float* cache) override;
   void step_recompute(const float* p, const uint8_t* active, int rows, const int64_t* before,
@@ -44,20 +44,15 @@ class RevLstmLayer : public RevLayer {
   void compute_half(int k, const float* p, const int64_t* other_h, int rows, float* cache);
   // Forget multiplication of one variable (h or c of half k) in the given mode.
   void multiply(int64_t* self, const int32_t* z_fixed, const float* s, const uint8_t* active,
-                int rows, Multiplier mode, InfoBuffer* buffer, SpillStack* spill, int slice,
-                double* optimal_bits);
+                int rows, Multiplier mode, const StepBuffers& buffers, int slice);
   void forward_half(int k, const uint8_t* active, int rows, int64_t* state, float* cache,
-                    Multiplier mode, const StepBuffers& buffers, double* optimal_bits);
+                    Multiplier mode, const StepBuffers& buffers);
   void reverse_half(int k, const uint8_t* active, int rows, int64_t* state, float* cache,
                     Multiplier mode, const StepBuffers& buffers);
   void backward_half(int k, const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_state, float* dp);
 
   Parameter* u_[2];  // [G, 5G]
-
-  std::vector<float> a_, scratch_cache_, da_, d_o_;
-  std::vector<int32_t> zc_fixed_, zh_fixed_;
-  std::vector<int64_t> update_;
 };
 
 }  // namespace revnmt

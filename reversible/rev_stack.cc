@@ -12,9 +12,9 @@
 namespace revnmt {
 
 struct RevStack::LayerTape {
-  InfoBuffer buffer;  // [rows, G] words shared by the layer's state variables
-  SpillStack spill;
-  double optimal_bits = 0;
+  InfoBuffer buffer;                 // [rows, G] words shared by the layer's state variables
+  std::vector<SpillStack> spills;    // per row block: its pushes and pops never mix with others'
+  std::vector<double> optimal_bits;  // per row: Σ −log2 z over its buffered units (ledger)
 };
 
 RevStack::RevStack(ParameterSet& params, const std::string& scope, const RevStackConfig& config)
@@ -60,9 +60,27 @@ bool RevStack::stores_states(int layer) const {
          (config_.keep_top_states && layer == config_.layers - 1);
 }
 
-void RevStack::active_rows(int t, std::vector<uint8_t>& active) const {
-  active.resize(rows_);
-  for (int b = 0; b < rows_; ++b) active[b] = t < lengths_[b];
+void RevStack::active_rows(int t, const RowBlock& block, uint8_t* active) const {
+  const int32_t* lengths = lengths_.data() + block.first;
+  for (int b = 0; b < block.rows; ++b) active[b] = t < lengths[b];
+}
+
+uint8_t* RevStack::block_active(const RowBlock& block) {
+  std::vector<uint8_t>& active = block_scratch_[size_t(block.index)].active;
+  active.resize(size_t(block.rows));
+  return active.data();
+}
+
+StepBuffers RevStack::step_buffers(int layer, const RowBlock& block) {
+  LayerTape& tape = tapes_[layer];
+  StepBuffers buffers;
+  if (train_mode(layer) == Multiplier::buffered) {
+    buffers.words = tape.buffer.row(block.first);
+    buffers.spill = &tape.spills[size_t(block.index)];
+  }
+  buffers.slice = layer == config_.layers - 1 ? config_.slice_dim : 0;
+  if (!tape.optimal_bits.empty()) buffers.optimal_bits = tape.optimal_bits.data() + block.first;
+  return buffers;
 }
 
 void RevStack::layer_output(const int64_t* state, int rows, const float* mask, float* out) const {
@@ -103,19 +121,20 @@ void RevStack::between_layer_masks(const DropoutKey& key, int rows) {
   }
 }
 
-void RevStack::save_slice(int step, const int64_t* top_state, int rows) {
+void RevStack::save_slice(int step, const int64_t* top_state, const RowBlock& block) {
   const int sd = config_.slice_dim, w = state_width();
-  const int64_t offset = int64_t(step) * rows * sd;
+  const int64_t offset = (int64_t(step) * rows_ + block.first) * sd;
+  const int64_t* state = top_state + int64_t(block.first) * w;
   if (slices_.dtype() == DType::i64) {
     int64_t* out = slices_.data<int64_t>() + offset;
-    for (int b = 0; b < rows; ++b)
-      for (int u = 0; u < sd; ++u) out[b * sd + u] = top_state[int64_t(b) * w + u];
+    for (int b = 0; b < block.rows; ++b)
+      for (int u = 0; u < sd; ++u) out[b * sd + u] = state[int64_t(b) * w + u];
     return;
   }
   int32_t* out = slices_.data<int32_t>() + offset;
-  for (int b = 0; b < rows; ++b) {
+  for (int b = 0; b < block.rows; ++b) {
     for (int u = 0; u < sd; ++u) {
-      const int64_t v = top_state[int64_t(b) * w + u];
+      const int64_t v = state[int64_t(b) * w + u];
       if (v > INT32_MAX || v < INT32_MIN)
         throw RangeError(
             "an attention slice value left the 32-bit fixed-point range "
@@ -125,14 +144,15 @@ void RevStack::save_slice(int step, const int64_t* top_state, int rows) {
   }
 }
 
-const int64_t* RevStack::load_slice(int step) {
-  const int sd = config_.slice_dim, rows = rows_;
-  const int64_t offset = int64_t(step) * rows * sd;
+const int64_t* RevStack::load_slice(int step, const RowBlock& block) {
+  const int sd = config_.slice_dim;
+  const int64_t offset = (int64_t(step) * rows_ + block.first) * sd;
   if (slices_.dtype() == DType::i64) return slices_.data<int64_t>() + offset;
-  slice_scratch_.resize(size_t(rows) * sd);
+  std::vector<int64_t>& out = block_scratch_[size_t(block.index)].slice;
+  out.resize(size_t(block.rows) * sd);
   const int32_t* in = slices_.data<int32_t>() + offset;
-  for (int i = 0; i < rows * sd; ++i) slice_scratch_[i] = in[i];
-  return slice_scratch_.data();
+  for (int i = 0; i < block.rows * sd; ++i) out[size_t(i)] = in[i];
+  return out.data();
 }
 
 void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
@@ -155,10 +175,13 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
   } else {
     final_state_.zero();
   }
+  blocks_ = row_blocks(rows);
+  block_scratch_.resize(size_t(blocks_));
   for (int l = 0; l < num_layers; ++l) {
     LayerTape& tape = tapes_[l];
-    tape.spill.clear();
-    tape.optimal_bits = 0;
+    tape.spills.clear();
+    tape.spills.resize(size_t(blocks_));
+    tape.optimal_bits.assign(config_.measure_optimal ? size_t(rows) : 0, 0.0);
     if (train_mode(l) == Multiplier::buffered)
       tape.buffer.reset(rows, config_.hidden_size / 2);
     else
@@ -173,7 +196,8 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
   }
   if (sd > 0) {
     slices_.resize({steps + 1, rows, sd}, config_.cell == RevCell::gru ? DType::i32 : DType::i64);
-    save_slice(0, final_state_.data<int64_t>() + int64_t(top_layer) * rows * w, rows);
+    save_slice(0, final_state_.data<int64_t>() + int64_t(top_layer) * rows * w,
+               row_block(rows, 1, 0));
   } else {
     slices_.release();
   }
@@ -191,21 +215,24 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
       int64_t* state = final_state_.data<int64_t>() + int64_t(l) * rows * w;
       if (l < top_layer) y_.resize(size_t(n) * rows * h);
       const Multiplier mode = train_mode(l);
-      const StepBuffers buffers{&tapes_[l].buffer, &tapes_[l].spill, l == top_layer ? sd : 0,
-                                nullptr};
-      double* optimal = config_.measure_optimal ? &tapes_[l].optimal_bits : nullptr;
-      for (int t = t0; t < t1; ++t) {
-        const int i = t - t0;
-        active_rows(t, active_);
-        layer.step_forward(p_.data() + int64_t(i) * rows * pw, active_.data(), rows, state, mode,
-                           buffers, optimal);
-        if (stores_states(l))
-          std::memcpy(stored_[l].data<int64_t>() + int64_t(t + 1) * rows * w, state,
-                      sizeof(int64_t) * rows * w);
-        if (l == top_layer && sd > 0) save_slice(t + 1, state, rows);
-        if (l < top_layer)
-          layer_output(state, rows, masks_[l + 1].data(), y_.data() + int64_t(i) * rows * h);
-      }
+      // Each block of rows runs through the chunk's steps on its own thread.
+      for_each_row_block(rows, blocks_, [&](const RowBlock& block) {
+        uint8_t* active = block_active(block);
+        const StepBuffers buffers = step_buffers(l, block);
+        int64_t* block_state = state + int64_t(block.first) * w;
+        for (int t = t0; t < t1; ++t) {
+          const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+          active_rows(t, block, active);
+          layer.step_forward(p_.data() + row * pw, active, block.rows, block_state, mode, buffers);
+          if (stores_states(l))
+            std::memcpy(stored_[l].data<int64_t>() + (int64_t(t + 1) * rows + block.first) * w,
+                        block_state, sizeof(int64_t) * block.rows * w);
+          if (l == top_layer && sd > 0) save_slice(t + 1, state, block);
+          if (l < top_layer)
+            layer_output(block_state, block.rows, masks_[l + 1].data() + int64_t(block.first) * h,
+                         y_.data() + row * h);
+        }
+      });
       if (l < top_layer) std::swap(x_, y_);
     }
   }
@@ -301,24 +328,37 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
       chunk_cache_[l].resize(chunk_rows * cw);
       int64_t* state = work_state_.data<int64_t>() + int64_t(l) * rows * w;
       const Multiplier mode = train_mode(l);
-      for (int t = t1 - 1; t >= t0; --t) {
-        const int i = t - t0;
-        layer_output(state, rows, nullptr, chunk_out_[l].data() + int64_t(i) * rows * h);
-        active_rows(t, active_);
-        const float* p = p_.data() + int64_t(i) * rows * pw;
-        float* cache = chunk_cache_[l].data() + int64_t(i) * rows * cw;
+      const bool sliced = l == top_layer && sd > 0 && !stores_states(l);
+      auto reverse_step = [&](const RowBlock& block, int t) {
+        const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+        int64_t* block_state = state + int64_t(block.first) * w;
+        layer_output(block_state, block.rows, nullptr, chunk_out_[l].data() + row * h);
+        uint8_t* active = block_active(block);
+        active_rows(t, block, active);
+        const float* p = p_.data() + row * pw;
+        float* cache = chunk_cache_[l].data() + row * cw;
         if (stores_states(l)) {
-          const int64_t* before = stored_[l].data<int64_t>() + int64_t(t) * rows * w;
-          const int64_t* after = stored_[l].data<int64_t>() + int64_t(t + 1) * rows * w;
-          layer.step_recompute(p, active_.data(), rows, before, after, mode, cache);
-          std::memcpy(state, before, sizeof(int64_t) * rows * w);
+          const int64_t* stored = stored_[l].data<int64_t>();
+          const int64_t* before = stored + (int64_t(t) * rows + block.first) * w;
+          const int64_t* after = stored + (int64_t(t + 1) * rows + block.first) * w;
+          layer.step_recompute(p, active, block.rows, before, after, mode, cache);
+          std::memcpy(block_state, before, sizeof(int64_t) * block.rows * w);
         } else {
-          const bool sliced = l == top_layer && sd > 0;
-          const StepBuffers buffers{&tapes_[l].buffer, &tapes_[l].spill, l == top_layer ? sd : 0,
-                                    sliced ? load_slice(t) : nullptr};
-          layer.step_reverse(p, active_.data(), rows, state, mode, buffers, cache);
+          StepBuffers buffers = step_buffers(l, block);
+          if (sliced) buffers.slice_before = load_slice(t, block);
+          layer.step_reverse(p, active, block.rows, block_state, mode, buffers, cache);
         }
-        if (observer_) observer_(l, t, state);
+      };
+      if (observer_) {
+        // The observer sees whole states: the blocks meet after every step.
+        for (int t = t1 - 1; t >= t0; --t) {
+          for_each_row_block(rows, blocks_, [&](const RowBlock& block) { reverse_step(block, t); });
+          observer_(l, t, state);
+        }
+      } else {
+        for_each_row_block(rows, blocks_, [&](const RowBlock& block) {
+          for (int t = t1 - 1; t >= t0; --t) reverse_step(block, t);
+        });
       }
     }
     // 2. The consumer turns the top outputs into their gradients.
@@ -331,20 +371,24 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
       chunk_dp_[l].resize(chunk_rows * pw);
       float* ds = d_state.data<float>() + int64_t(l) * rows * w;
       const Multiplier mode = train_mode(l);
-      for (int t = t1 - 1; t >= t0; --t) {
-        const int i = t - t0;
-        const float* d_out = d_out_.data() + int64_t(i) * rows * h;
-        for_each_row(rows, h, [=](int b) {
-          const int units = h;
-          float* d = ds + int64_t(b) * w;               // [H]
-          const float* g = d_out + int64_t(b) * units;  // [H]
+      for_each_row_block(rows, blocks_, [&](const RowBlock& block) {
+        uint8_t* active = block_active(block);
+        float* block_ds = ds + int64_t(block.first) * w;
+        for (int t = t1 - 1; t >= t0; --t) {
+          const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+          const float* d_out = d_out_.data() + row * h;
+          for_each_row(block.rows, h, [=](int b) {
+            const int units = h;
+            float* d = block_ds + int64_t(b) * w;         // [H]
+            const float* g = d_out + int64_t(b) * units;  // [H]
 #pragma omp simd
-          for (int u = 0; u < units; ++u) d[u] += g[u];
-        });
-        active_rows(t, active_);
-        layer.step_backward(chunk_cache_[l].data() + int64_t(i) * rows * cw, active_.data(), rows,
-                            mode, ds, chunk_dp_[l].data() + int64_t(i) * rows * pw);
-      }
+            for (int u = 0; u < units; ++u) d[u] += g[u];
+          });
+          active_rows(t, block, active);
+          layer.step_backward(chunk_cache_[l].data() + row * cw, active, block.rows, mode, block_ds,
+                              chunk_dp_[l].data() + row * pw);
+        }
+      });
       layer.accumulate_recurrent_grads(chunk_cache_[l].data(), chunk_dp_[l].data(),
                                        int(chunk_rows));
       d_x_.resize(chunk_rows * in);
@@ -365,7 +409,7 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
   // The tape is consumed: free it so the next forward's ledger counts only its own.
   for (auto& tape : tapes_) {
     tape.buffer.release();
-    tape.spill.clear();
+    tape.spills.clear();
   }
   for (auto& stored : stored_) stored.release();
   slices_.release();
@@ -374,14 +418,18 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
 
 double RevStack::buffer_content_bits() const {
   double bits = 0;
-  for (const auto& tape : tapes_)
-    bits += tape.buffer.content_bits() + InfoBuffer::kSpillBits * double(tape.spill.words());
+  for (const auto& tape : tapes_) {
+    bits += tape.buffer.content_bits();
+    for (const auto& spill : tape.spills) bits += InfoBuffer::kSpillBits * double(spill.words());
+  }
   return bits;
 }
 
 bool RevStack::buffers_empty() const {
   for (const auto& tape : tapes_) {
-    if (tape.spill.words() != 0 || !tape.buffer.is_empty()) return false;
+    if (!tape.buffer.is_empty()) return false;
+    for (const auto& spill : tape.spills)
+      if (spill.words() != 0) return false;
   }
   return true;
 }
@@ -393,8 +441,9 @@ MemoryLedger RevStack::ledger() const {
   ledger.baseline_bits = per_layer * config_.layers;
   int64_t buffer_bytes = 0, stored_bytes = 0;
   for (const auto& tape : tapes_) {
-    buffer_bytes += int64_t(tape.buffer.allocated_bytes() + tape.spill.allocated_bytes());
-    ledger.optimal_bits += tape.optimal_bits;
+    buffer_bytes += int64_t(tape.buffer.allocated_bytes());
+    for (const auto& spill : tape.spills) buffer_bytes += int64_t(spill.allocated_bytes());
+    for (double row_bits : tape.optimal_bits) ledger.optimal_bits += row_bits;
   }
   for (const auto& stored : stored_) stored_bytes += int64_t(stored.nbytes());
   stored_bytes += int64_t(slices_.nbytes());
@@ -415,7 +464,8 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
   REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
                "inference state ", state.shape().str());
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
-  std::vector<uint8_t> active(rows);
+  const int blocks = row_blocks(rows);
+  if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
   for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
     const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
     x_.resize(size_t(n) * rows * config_.input_size);
@@ -427,16 +477,21 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
       layer.project(x_.data(), n * rows, p_.data());
       int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
       if (l < top_layer) y_.resize(size_t(n) * rows * h);
-      for (int t = t0; t < t1; ++t) {
-        const int i = t - t0;
-        for (int b = 0; b < rows; ++b) active[b] = t < shape.lengths[b];
-        layer.step_forward(p_.data() + int64_t(i) * rows * pw, active.data(), rows, s, mode,
-                           StepBuffers{}, nullptr);
-        if (l < top_layer)
-          layer_output(s, rows, nullptr, y_.data() + int64_t(i) * rows * h);
-        else if (top != nullptr)
-          layer_output(s, rows, nullptr, top + int64_t(t) * rows * h);
-      }
+      float* out = l < top_layer ? y_.data() : top;  // [n, rows, H] or [steps, rows, H]
+      const int64_t out_step0 = l < top_layer ? t0 : 0;  // the step out's first rows belong to
+      for_each_row_block(rows, blocks, [&](const RowBlock& block) {
+        uint8_t* active = block_active(block);
+        int64_t* block_state = s + int64_t(block.first) * w;
+        for (int t = t0; t < t1; ++t) {
+          for (int b = 0; b < block.rows; ++b) active[b] = t < shape.lengths[block.first + b];
+          const int64_t row = int64_t(t - t0) * rows + block.first;
+          layer.step_forward(p_.data() + row * pw, active, block.rows, block_state, mode,
+                             StepBuffers{});
+          if (out != nullptr)
+            layer_output(block_state, block.rows, nullptr,
+                         out + ((t - out_step0) * rows + block.first) * int64_t(h));
+        }
+      });
       if (l < top_layer) std::swap(x_, y_);
     }
   }
@@ -447,16 +502,25 @@ void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
   REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
                "inference state ", state.shape().str());
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
-  std::vector<uint8_t> active(rows, 1);
+  const int blocks = row_blocks(rows);
+  if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
   const float* in = x;
   for (int l = 0; l < num_layers; ++l) {
     RevLayer& layer = *layers_[l];
-    p_.resize(size_t(rows) * layer.projection_width());
+    const int pw = layer.projection_width();
+    p_.resize(size_t(rows) * pw);
     layer.project(in, rows, p_.data());
     int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
-    layer.step_forward(p_.data(), active.data(), rows, s, mode, StepBuffers{}, nullptr);
     float* out = l + 1 < num_layers ? (y_.resize(size_t(rows) * h), y_.data()) : top;
-    if (out != nullptr) layer_output(s, rows, nullptr, out);
+    for_each_row_block(rows, blocks, [&](const RowBlock& block) {
+      uint8_t* active = block_active(block);
+      std::fill(active, active + block.rows, uint8_t(1));
+      int64_t* block_state = s + int64_t(block.first) * w;
+      layer.step_forward(p_.data() + int64_t(block.first) * pw, active, block.rows, block_state,
+                         mode, StepBuffers{});
+      if (out != nullptr)
+        layer_output(block_state, block.rows, nullptr, out + int64_t(block.first) * h);
+    });
     if (l + 1 < num_layers) {
       std::swap(x_, y_);
       in = x_.data();

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "nmt/core/parallel.h"
 #include "nmt/core/params.h"
 #include "reversible/recurrent_stack.h"
 #include "reversible/rev_layer.h"
@@ -90,18 +91,29 @@ class RevStack : public RecurrentStack {
 
  private:
   struct LayerTape;
+  // Per row block: what its steps need of their own.
+  struct BlockScratch {
+    std::vector<uint8_t> active;  // [block rows]
+    std::vector<int64_t> slice;   // [block rows, slice_dim]
+  };
   Multiplier train_mode(int layer) const;
   bool stores_states(int layer) const;
-  void active_rows(int t, std::vector<uint8_t>& active) const;
+  // The block's own `active` array, sized to its rows.
+  uint8_t* block_active(const RowBlock& block);
+  // active[b] = whether the block's row b is within its sequence at step t.
+  void active_rows(int t, const RowBlock& block, uint8_t* active) const;
+  // Where layer l's buffered steps on the block's rows put their bits.
+  StepBuffers step_buffers(int layer, const RowBlock& block);
   // out[rows, H] = F(state[:, 0:H]) (· dropout mask for the next layer, if given).
   void layer_output(const int64_t* state, int rows, const float* mask, float* out) const;
   // out [chunk_rows, H] = in ⊙ mask [r % rows] (a step-invariant mask over a chunk's rows).
   void apply_row_mask(const float* in, int chunk_rows, const float* mask, int rows,
                       float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
-  void save_slice(int step, const int64_t* top_state, int rows);
-  // The saved slice before step `step` as int64 [rows, slice_dim] (into slice_scratch_).
-  const int64_t* load_slice(int step);
+  // Saves the block's rows of the top layer's slice after `step` (top_state: [rows_, W]).
+  void save_slice(int step, const int64_t* top_state, const RowBlock& block);
+  // The block's rows of the saved slice before `step` as int64 [block rows, slice_dim].
+  const int64_t* load_slice(int step, const RowBlock& block);
 
   RevStackConfig config_;
   std::vector<std::unique_ptr<RevLayer>> layers_;
@@ -110,6 +122,10 @@ class RevStack : public RecurrentStack {
   // --- what one training forward keeps (the tape) ---
   int steps_ = 0;
   int rows_ = 0;
+  // The rows run in this many blocks, one per thread, each through whole chunks of steps
+  // (nmt/core/parallel.h). Rows never interact in a recurrence, so the split changes no
+  // value; each block has its own spill stacks, so backward reuses the forward's split.
+  int blocks_ = 1;
   std::vector<int32_t> lengths_;
   DropoutKey dropout_;
   Tensor final_state_;            // [L, B, W] i64 (released by compact())
@@ -123,8 +139,7 @@ class RevStack : public RecurrentStack {
   std::vector<float> x_, p_, y_;
   std::vector<std::vector<float>> chunk_x_, chunk_out_, chunk_cache_, chunk_dp_;
   std::vector<float> d_out_, d_x_;
-  std::vector<uint8_t> active_;
-  std::vector<int64_t> slice_scratch_;
+  std::vector<BlockScratch> block_scratch_;
   Tensor work_state_;
 };
 

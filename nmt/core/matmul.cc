@@ -1,6 +1,9 @@
 #include "nmt/core/matmul.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -50,23 +53,42 @@ struct Entry {
   double seconds = 0;
 };
 
-thread_local std::unordered_map<Key, Entry, KeyHash> cache;
-thread_local MatmulStats stats;
-thread_local bool profiling = false;
+// Primitives are cached per thread (row blocks multiply on several threads at once); the
+// caches register themselves so that the profile covers every thread's products.
+struct ThreadCache;
+std::mutex registry_mutex;
+std::vector<ThreadCache*> registry;
+
+struct ThreadCache {
+  std::unordered_map<Key, Entry, KeyHash> entries;
+  ThreadCache() {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry.push_back(this);
+  }
+  ~ThreadCache() {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry.erase(std::find(registry.begin(), registry.end(), this));
+  }
+};
+thread_local ThreadCache cache;
+
+// Counters over all threads. FLOPs are whole numbers (2·M·N·K), so they add exactly.
+std::atomic<int64_t> calls_made{0}, primitives_made{0}, flops_done{0};
+std::atomic<bool> profiling{false};
 
 Entry& lookup(const Key& key) {
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  auto it = cache.entries.find(key);
+  if (it != cache.entries.end()) return it->second;
   using dnnl::memory;
   const auto f32 = memory::data_type::f32;
   const auto in = key.bf16 ? memory::data_type::bf16 : f32;
   // A logical [M,K] matrix stored row-major [M,lda], or transposed: stored [K,lda].
   memory::desc a({key.m, key.k}, in,
                  key.trans_a ? memory::dims{1, key.lda} : memory::dims{key.lda, 1});
-  memory::desc b = key.packed ? memory::desc({key.k, key.n}, in, memory::format_tag::any)
-                              : memory::desc({key.k, key.n}, in,
-                                             key.trans_b ? memory::dims{1, key.ldb}
-                                                         : memory::dims{key.ldb, 1});
+  memory::desc b =
+      key.packed ? memory::desc({key.k, key.n}, in, memory::format_tag::any)
+                 : memory::desc({key.k, key.n}, in,
+                                key.trans_b ? memory::dims{1, key.ldb} : memory::dims{key.ldb, 1});
   memory::desc c({key.m, key.n}, f32, memory::dims{key.ldc, 1});
   dnnl::primitive_attr attr;
   // One scratchpad per thread shared by all primitives, instead of one per primitive (this
@@ -78,8 +100,9 @@ Entry& lookup(const Key& key) {
     attr.set_post_ops(ops);
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, dnnl_engine());
-  ++stats.primitives_created;
-  return cache.emplace(key, Entry{dnnl::matmul(pd), a, pd.weights_desc(), c, pd.scratchpad_desc()})
+  ++primitives_made;
+  return cache.entries
+      .emplace(key, Entry{dnnl::matmul(pd), a, pd.weights_desc(), c, pd.scratchpad_desc()})
       .first->second;
 }
 
@@ -116,16 +139,20 @@ void run(const Key& key, Entry& entry, const void* a, const void* b, float* c) {
   if (bytes > 0)
     args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(entry.scratchpad, engine, scratchpad(bytes));
   auto& stream = dnnl_stream();
-  const auto start = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const auto start =
+      profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   entry.primitive.execute(stream, args);
   stream.wait();
   if (profiling) {
     ++entry.calls;
+    // Inside a parallel region (row blocks) the team's threads multiply at the same time:
+    // count each its share of the wall time.
     entry.seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+        omp_get_num_threads();
   }
-  ++stats.calls;
-  stats.flops += 2.0 * double(key.m) * double(key.n) * double(key.k);
+  ++calls_made;
+  flops_done += 2 * key.m * key.n * key.k;
 }
 
 // Handles the empty cases; returns true when there is nothing to multiply.
@@ -169,20 +196,26 @@ Precision parse_precision(const std::string& name) {
   fail("precision must be fp32 or bf16, not '", name, "'");
 }
 
-void to_bf16(const float* x, int64_t n, bf16_t* out) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelConvert)
+namespace {
+
+void convert_to_bf16(const float* x, int64_t n, bf16_t* out) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = round_to_bf16(x[i]);
+}
+
+}  // namespace
+
+void to_bf16(const float* x, int64_t n, bf16_t* out) {
+  if (n < kParallelConvert || omp_in_parallel()) return convert_to_bf16(x, n, out);
+  constexpr int64_t kBlock = 4096;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i += kBlock) convert_to_bf16(x + i, std::min(kBlock, n - i), out + i);
 }
 
 void to_bf16(const float* x, int64_t rows, int64_t cols, int64_t ld, bf16_t* out) {
   if (ld == cols) return to_bf16(x, rows * cols, out);
-#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConvert)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * ld;  // [cols]
-    bf16_t* o = out + r * cols;     // [cols]
-#pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) o[j] = round_to_bf16(row[j]);
-  }
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelConvert && !omp_in_parallel())
+  for (int64_t r = 0; r < rows; ++r) convert_to_bf16(x + r * ld, cols, out + r * cols);
 }
 
 void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
@@ -201,8 +234,7 @@ void matmul_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, co
 }
 
 void matmul_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-                 int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
-                 bool accumulate) {
+                 int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   if (trivial(m, n, k, c, ldc, accumulate)) return;
   // The stored blocks, densely: A is [M, K] or (transposed) [K, M]; likewise B.
   const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
@@ -307,27 +339,38 @@ void matmul_packed(int64_t m, const bf16_t* a, int64_t lda, const PackedMatrix& 
   matmul_packed(m, a, true, lda, b, c, ldc, accumulate);
 }
 
-MatmulStats matmul_stats() { return stats; }
+MatmulStats matmul_stats() {
+  MatmulStats stats;
+  stats.calls = calls_made;
+  stats.primitives_created = primitives_made;
+  stats.flops = double(flops_done);
+  return stats;
+}
+
 void reset_matmul_stats() {
-  stats = MatmulStats{};
-  for (auto& [key, entry] : cache) entry.calls = 0, entry.seconds = 0;
+  calls_made = primitives_made = flops_done = 0;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (ThreadCache* thread : registry)
+    for (auto& [key, entry] : thread->entries) entry.calls = 0, entry.seconds = 0;
 }
 
 void set_matmul_profiling(bool on) { profiling = on; }
 
 std::vector<MatmulShapeProfile> matmul_profile() {
   std::vector<MatmulShapeProfile> out;
-  for (const auto& [key, entry] : cache) {
-    if (entry.calls == 0) continue;
-    MatmulShapeProfile p;
-    p.m = key.m, p.k = key.k, p.n = key.n;
-    p.kind = std::string(key.trans_a ? "t" : "n") + (key.trans_b ? "t" : "n") +
-             (key.bf16 ? " bf16" : "") + (key.accumulate ? " +=" : "");
-    p.calls = entry.calls;
-    p.seconds = entry.seconds;
-    p.flops = 2.0 * double(key.m) * double(key.n) * double(key.k) * double(entry.calls);
-    out.push_back(p);
-  }
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (const ThreadCache* thread : registry)
+    for (const auto& [key, entry] : thread->entries) {
+      if (entry.calls == 0) continue;
+      MatmulShapeProfile p;
+      p.m = key.m, p.k = key.k, p.n = key.n;
+      p.kind = std::string(key.trans_a ? "t" : "n") + (key.trans_b ? "t" : "n") +
+               (key.bf16 ? " bf16" : "") + (key.accumulate ? " +=" : "");
+      p.calls = entry.calls;
+      p.seconds = entry.seconds;
+      p.flops = 2.0 * double(key.m) * double(key.n) * double(key.k) * double(entry.calls);
+      out.push_back(p);
+    }
   std::sort(out.begin(), out.end(), [](const MatmulShapeProfile& a, const MatmulShapeProfile& b) {
     return a.seconds > b.seconds;
   });

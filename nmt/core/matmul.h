@@ -134,7 +134,8 @@ struct MatmulShapeProfile {
   double flops = 0;
 };
 void set_matmul_profiling(bool on);
-// This thread's shapes, most time first.
+// Every thread's shapes (a shape multiplied on several threads appears once per thread),
+// most time first.
 std::vector<MatmulShapeProfile> matmul_profile();
 
 }  // namespace revnmt

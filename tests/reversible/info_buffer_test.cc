@@ -149,7 +149,8 @@ void run_long_sequence(unsigned seed, int steps, int rows, int units, int slice,
     std::vector<int64_t> saved;
     for (int b = 0; b < rows; ++b)
       for (int j = 0; j < slice; ++j) saved.push_back(h[size_t(b) * units + j]);
-    fixed_multiply(h.data(), units, z.data(), rows, units, slice, active.data(), buffer, spill);
+    fixed_multiply(h.data(), units, z.data(), rows, units, slice, active.data(), buffer.row(0),
+                   spill);
     for (int b = 0; b < rows; ++b)
       if (active[b])
         for (int j = 0; j < units; ++j) h[size_t(b) * units + j] += u[size_t(b) * units + j];
@@ -168,8 +169,8 @@ void run_long_sequence(unsigned seed, int steps, int rows, int units, int slice,
       if (active[b])
         for (int j = 0; j < units; ++j)
           h[size_t(b) * units + j] -= traj.update[t][size_t(b) * units + j];
-    fixed_divide(h.data(), units, traj.z[t].data(), rows, units, slice, active.data(), buffer,
-                 spill);
+    fixed_divide(h.data(), units, traj.z[t].data(), rows, units, slice, active.data(),
+                 buffer.row(0), spill);
     for (int b = 0; b < rows; ++b)
       for (int j = 0; j < slice; ++j) h[size_t(b) * units + j] = slices[t][size_t(b) * slice + j];
   }
@@ -205,7 +206,8 @@ TEST(InfoBuffer, HeldBitsCloseToContent) {
         v = zdist(rng);
         forgotten += std::log2(1024.0 / v);
       }
-      fixed_multiply(h.data(), units, z.data(), rows, units, 0, active.data(), buffer, spill);
+      fixed_multiply(h.data(), units, z.data(), rows, units, 0, active.data(), buffer.row(0),
+                     spill);
     }
     const double content = buffer.content_bits() + 16.0 * spill.words();
     EXPECT_NEAR(content, forgotten, 1e-3 * forgotten + 1.0) << steps;

@@ -145,8 +145,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
                       ReversalCase{RevCell::lstm, 3, -1, 2, 2000, 7, Precision::bf16}));
 
-// Rows × units large enough that the elementwise passes and the buffer arithmetic split
-// rows over two threads (nmt/core/parallel.h), spills included.
+// Two threads and 64 rows: the stack splits the rows into two blocks, one per thread
+// (nmt/core/parallel.h), spills included; the observer makes the blocks meet after every
+// step (the training path runs them through whole chunks: ThreadCountChangesNoBit).
 INSTANTIATE_TEST_SUITE_P(
     TwoThreads, StackReversal,
     ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 300, 16, Precision::fp32, 64, 160, 2},
@@ -263,16 +264,17 @@ TEST(RevStack, InferenceMatchesTrainingUpToBufferLowBits) {
                 state.data<int64_t>()[(l * rows + 0) * 8 + u]);
 }
 
-// The rows of every elementwise pass are split over the OpenMP team; each row depends only
-// on its own inputs and the spill stack is used on one thread in a fixed order, so one and
-// two threads give the same final states and gradients, bit for bit.
+// With two threads the stack runs its 64 rows as two blocks, each through whole chunks of
+// steps on its own thread with its own spill stacks (nmt/core/parallel.h); each row depends
+// only on its own inputs, so one and two threads give the same final states and gradients,
+// bit for bit.
 TEST(RevStack, ThreadCountChangesNoBit) {
   for (RevCell cell : {RevCell::gru, RevCell::lstm}) {
     const int rows = 64, input = 12, hidden = 160, steps = 40, layers = 2;
     struct Result {
       std::vector<int64_t> final_state;
       std::vector<float> dx, grads;
-      double buffered_bits = 0;
+      double buffered_bits = 0, optimal_bits = 0;
     };
     auto run = [&](int threads) {
       const ThreadScope scope(threads);
@@ -296,6 +298,7 @@ TEST(RevStack, ThreadCountChangesNoBit) {
       const Tensor& fs = stack.final_state();
       res.final_state.assign(fs.data<int64_t>(), fs.data<int64_t>() + fs.numel());
       res.buffered_bits = stack.buffer_content_bits();
+      res.optimal_bits = stack.ledger().optimal_bits;
       LinearLoss loss(steps, rows, hidden, 23);
       stack.backward(x, loss, nullptr, nullptr);
       EXPECT_TRUE(stack.buffers_empty());
@@ -309,6 +312,10 @@ TEST(RevStack, ThreadCountChangesNoBit) {
     const Result one = run(1), two = run(2);
     // A word holds under 16 bits: more than that per position means the spill stack was used.
     EXPECT_GT(one.buffered_bits, 16.0 * rows * (hidden / 2) * layers);
+    // Two threads run the rows in two blocks, each with its own spill stacks: the same
+    // words are spilled, and the ledger counts the same bits.
+    EXPECT_EQ(one.buffered_bits, two.buffered_bits);
+    EXPECT_EQ(one.optimal_bits, two.optimal_bits);
     EXPECT_EQ(one.final_state, two.final_state);
     EXPECT_EQ(one.dx, two.dx);
     EXPECT_EQ(one.grads, two.grads);

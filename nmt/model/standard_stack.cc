@@ -165,20 +165,19 @@ void StandardStack::pack_inputs_for_sweep() {
 }
 
 void StandardStack::step_forward(const Layer& layer, const float* p, const uint8_t* active,
-                                 int rows, const float* prev, float* next, float* gates,
+                                 int rows, const float* prev, float* next, float* gates, float* a,
                                  const PackedMatrix* wh_packed) {
   const int h = config_.hidden_size, w = state_width(), gw = gate_width();
   const int sg = stored_gate_width();
-  const float* a = a_.data();
   // a [rows, G·H] = h_prev [rows, H] (ld W) · Wh [H, G·H]
   if (wh_packed != nullptr)
-    matmul_packed(rows, prev, w, *wh_packed, a_.data(), gw);
+    matmul_packed(rows, prev, w, *wh_packed, a, gw);
   else
-    matmul(false, false, rows, gw, h, prev, w, layer.wh->data(), gw, a_.data(), gw);
+    matmul(false, false, rows, gw, h, prev, w, layer.wh->data(), gw, a, gw);
   const float* bx = layer.bx->data();
   const float* bh = layer.bh != nullptr ? layer.bh->data() : nullptr;
   const bool gru = config_.cell == StandardCell::gru;
-#pragma omp parallel for schedule(static) if (int64_t(rows) * h >= kParallelElements)
+#pragma omp parallel for schedule(static) if (use_team(int64_t(rows) * h))
   for (int b = 0; b < rows; ++b) {
     const int64_t pa = int64_t(b) * gw, s = int64_t(b) * w, g = int64_t(b) * sg;
     if (gru)
@@ -194,7 +193,7 @@ void StandardStack::step_backward(const float* wh_t, const float* gates, const f
   const int h = config_.hidden_size, w = state_width(), gw = gate_width();
   const int sg = stored_gate_width();
   const bool gru = config_.cell == StandardCell::gru;
-#pragma omp parallel for schedule(static) if (int64_t(rows) * h >= kParallelElements)
+#pragma omp parallel for schedule(static) if (use_team(int64_t(rows) * h))
   for (int b = 0; b < rows; ++b) {
     const int64_t s = int64_t(b) * w, g = int64_t(b) * sg, d = int64_t(b) * gw;
     const float* dout = d_out + int64_t(b) * h;
@@ -233,8 +232,10 @@ void StandardStack::between_layer_masks(const DropoutKey& key, int rows) {
   }
 }
 
-void StandardStack::active_rows(const int32_t* lengths, int rows, int t) {
-  for (int b = 0; b < rows; ++b) active_[b] = t < lengths[b];
+const uint8_t* StandardStack::active_rows(const int32_t* lengths, const RowBlock& block, int t) {
+  uint8_t* active = active_.data() + block.first;
+  for (int b = 0; b < block.rows; ++b) active[b] = t < lengths[block.first + b];
+  return active;
 }
 
 void StandardStack::forward(const SequenceShape& shape, StackInput& input, const Tensor* init,
@@ -283,12 +284,18 @@ void StandardStack::forward(const SequenceShape& shape, StackInput& input, const
       project(layer, x_.data(), chunk_rows, p_.data(), bf16 ? &wx_packed_[l] : nullptr);
       float* states = states_[l].data<float>();
       float* gates = gates_[l].data<float>();
-      for (int t = t0; t < t1; ++t) {
-        active_rows(shape.lengths, rows, t);
-        step_forward(layer, p_.data() + int64_t(t - t0) * rows * gw, active_.data(), rows,
-                     states + t * layer_state, states + (t + 1) * layer_state,
-                     gates + int64_t(t) * rows * sg);
-      }
+      // Each block of rows runs through the chunk's steps on its own thread.
+      for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
+        const int64_t state_row = int64_t(block.first) * w;
+        for (int t = t0; t < t1; ++t) {
+          const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+          step_forward(layer, p_.data() + row * gw, active_rows(shape.lengths, block, t),
+                       block.rows, states + t * layer_state + state_row,
+                       states + (t + 1) * layer_state + state_row,
+                       gates + (int64_t(t) * rows + block.first) * sg,
+                       a_.data() + int64_t(block.first) * gw);
+        }
+      });
       // The next layer's input (x_ is free again: its projection is in p_).
       if (l < top_layer)
         copy_outputs(states + (t0 + 1) * layer_state, chunk_rows, masks_[l + 1].data(), rows,
@@ -381,14 +388,17 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
       float* ds = d_state.data<float>() + l * layer_state;
       float* dgh = gru ? dgh_.data() : dgx_.data();  // the LSTM's are the same
       const float* wh_t = wh_t_[l].data();
-      for (int t = t1 - 1; t >= t0; --t) {
-        const int64_t i = t - t0;
-        active_rows(lengths_.data(), rows, t);
-        step_backward(wh_t, gates + int64_t(t) * rows * sg, states + t * layer_state,
-                      states + (t + 1) * layer_state, active_.data(), rows,
-                      d_out_.data() + i * rows * h, ds, dgx_.data() + i * rows * gw,
-                      dgh + i * rows * gw);
-      }
+      for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
+        const int64_t state_row = int64_t(block.first) * w;
+        for (int t = t1 - 1; t >= t0; --t) {
+          const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+          step_backward(wh_t, gates + (int64_t(t) * rows + block.first) * sg,
+                        states + t * layer_state + state_row,
+                        states + (t + 1) * layer_state + state_row,
+                        active_rows(lengths_.data(), block, t), block.rows, d_out_.data() + row * h,
+                        ds + state_row, dgx_.data() + row * gw, dgh + row * gw);
+        }
+      });
       // dWh [H, G·H] += H_prev [chunk_rows, H] (ld W)ᵀ · dgh [chunk_rows, G·H]
       matmul(true, false, h, gw, chunk_rows, states + t0 * layer_state, w, dgh, gw,
              layer.wh->gradient(), gw, /*accumulate=*/true);
@@ -480,16 +490,21 @@ void StandardStack::infer(const SequenceShape& shape, StackInput& input, Tensor&
       const Layer& layer = layers_[l];
       project(layer, x_.data(), chunk_rows, p_.data(), bf16 ? &wx_packed_[l] : nullptr);
       float* s = state.data<float>() + l * layer_state;
-      for (int t = t0; t < t1; ++t) {
-        const int64_t i = t - t0;
-        active_rows(shape.lengths, rows, t);
-        step_forward(layer, p_.data() + i * rows * gw, active_.data(), rows, s, s,
-                     gate_scratch_.data());
-        if (l < top_layer)
-          copy_outputs(s, rows, nullptr, 0, x_.data() + i * rows * h);
-        else if (top != nullptr)
-          copy_outputs(s, rows, nullptr, 0, top + int64_t(t) * rows * h);
-      }
+      for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
+        float* block_state = s + int64_t(block.first) * w;
+        for (int t = t0; t < t1; ++t) {
+          const int64_t row = int64_t(t - t0) * rows + block.first;  // of the chunk's rows
+          step_forward(layer, p_.data() + row * gw, active_rows(shape.lengths, block, t),
+                       block.rows, block_state, block_state,
+                       gate_scratch_.data() + int64_t(block.first) * stored_gate_width(),
+                       a_.data() + int64_t(block.first) * gw);
+          if (l < top_layer)
+            copy_outputs(block_state, block.rows, nullptr, 0, x_.data() + row * h);
+          else if (top != nullptr)
+            copy_outputs(block_state, block.rows, nullptr, 0,
+                         top + (int64_t(t) * rows + block.first) * h);
+        }
+      });
     }
   }
 }
@@ -500,8 +515,8 @@ void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* t
   const int gw = gate_width();
   REVNMT_CHECK(state.dtype() == DType::f32 && state.numel() == int64_t(num_layers) * rows * w,
                "inference state ", state.shape().str());
-  REVNMT_CHECK(packed == nullptr || (int(packed->wx.size()) == num_layers &&
-                                     int(packed->wh.size()) == num_layers),
+  REVNMT_CHECK(packed == nullptr ||
+                   (int(packed->wx.size()) == num_layers && int(packed->wh.size()) == num_layers),
                "packed weights of another stack");
   x_.resize(size_t(rows) * h);
   p_.resize(size_t(rows) * gw);
@@ -514,10 +529,17 @@ void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* t
   for (int l = 0; l < num_layers; ++l) {
     const Layer& layer = layers_[l];
     project(layer, in, rows, p_.data(),
-            packed != nullptr ? &packed->wx[l] : bf16 ? &wx_packed_[l] : nullptr);
+            packed != nullptr ? &packed->wx[l]
+            : bf16            ? &wx_packed_[l]
+                              : nullptr);
     float* s = state.data<float>() + int64_t(l) * rows * w;
-    step_forward(layer, p_.data(), active_.data(), rows, s, s, gate_scratch_.data(),
-                 packed != nullptr ? &packed->wh[l] : nullptr);
+    const PackedMatrix* wh_packed = packed != nullptr ? &packed->wh[l] : nullptr;
+    for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
+      const int64_t first = block.first;
+      step_forward(layer, p_.data() + first * gw, active_.data() + first, block.rows, s + first * w,
+                   s + first * w, gate_scratch_.data() + first * stored_gate_width(),
+                   a_.data() + first * gw, wh_packed);
+    });
     if (l + 1 < num_layers) {
       copy_outputs(s, rows, nullptr, 0, x_.data());
       in = x_.data();

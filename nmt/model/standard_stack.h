@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/params.h"
 #include "reversible/recurrent_stack.h"
 
@@ -106,12 +107,13 @@ class StandardStack : public RecurrentStack {
   // `packed`, from those packed weights.
   void project(const Layer& layer, const float* x, int64_t rows, float* p,
                const PackedMatrix* packed = nullptr) const;
-  // One step of a layer for all rows (p: the step's input projection [rows, G·H]): from
-  // `prev` (ld state_width) to `next` (may be the same memory), storing the gate
-  // activations in gates [rows, 4H]. Inactive rows
-  // (active[b] == 0) copy their state.
+  // One step of a layer for the rows given (p: the step's input projection [rows, G·H]):
+  // from `prev` (ld state_width) to `next` (may be the same memory), storing the gate
+  // activations in gates [rows, 4H]; a [rows, G·H] is scratch for the recurrent product.
+  // Inactive rows (active[b] == 0) copy their state. The step functions touch only the
+  // rows they are given, so blocks of rows can run on different threads at once.
   void step_forward(const Layer& layer, const float* p, const uint8_t* active, int rows,
-                    const float* prev, float* next, float* gates,
+                    const float* prev, float* next, float* gates, float* a,
                     const PackedMatrix* wh_packed = nullptr);
   // Backpropagates one step (wh_t: Whᵀ [G·H, H]). d_state [rows, state_width]: d/d(state
   // after the step) on entry, to which d_out [rows, H] (the gradient of the step's output)
@@ -125,7 +127,8 @@ class StandardStack : public RecurrentStack {
                     float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
   void pack_inputs_for_sweep();
-  void active_rows(const int32_t* lengths, int rows, int t);
+  // active_[b] = t < lengths[b] for the block's rows b; returns the block's part of active_.
+  const uint8_t* active_rows(const int32_t* lengths, const RowBlock& block, int t);
 
   StandardStackConfig config_;
   std::vector<Layer> layers_;
@@ -143,7 +146,7 @@ class StandardStack : public RecurrentStack {
   std::vector<std::vector<float>> masks_;  // per layer l >= 1: [B, H] mask of its input
   std::vector<uint8_t> active_;
   std::vector<float> x_, p_, a_, gate_scratch_, top_, d_out_, d_x_, dgx_, dgh_;
-  std::vector<bf16_t> x16_, dgx16_;  // bf16 copies for the input-projection gradients
+  std::vector<bf16_t> x16_, dgx16_;       // bf16 copies for the input-projection gradients
   std::vector<std::vector<float>> wh_t_;  // per layer Whᵀ [G·H, H], during backward()
   // bf16: per layer Wx packed for the forward sweep, Wxᵀ for the backward sweep.
   std::vector<PackedMatrix> wx_packed_, wx_t_packed_;

@@ -5,6 +5,7 @@
 #include "nmt/model/standard_stack.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -398,6 +399,44 @@ TEST_P(StandardInference, IsBatchInvariant) {
     EXPECT_EQ(0, std::memcmp(out_one.data(), alone_top.data() + size_t(t) * h, sizeof(float) * h))
         << "step " << t;
   }
+}
+
+// With two threads the 64 rows run as two blocks, each through whole chunks of steps on
+// its own thread (nmt/core/parallel.h); rows do not interact, so one and two threads give
+// the same states, outputs and gradients, bit for bit, in training and in inference.
+TEST_P(StandardInference, ThreadCountChangesNoBit) {
+  const int steps = 20, rows = 64;
+  StandardStackConfig config{GetParam(), 2, 7, 40, 0.3f, 16, 8};
+  const auto lengths = random_lengths(rows, steps, 9);
+  struct Result {
+    std::vector<float> final_state, grads, dx, d_init, inferred;
+  };
+  auto run = [&](int threads) {
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    StackRun r(config, steps, rows, lengths, 31);
+    r.backprop();
+    Result res;
+    const Tensor& fs = r.stack->final_state();
+    res.final_state.assign(fs.data<float>(), fs.data<float>() + fs.numel());
+    for (size_t i = 0; i < r.params.size(); ++i) {
+      const Tensor& g = r.params[i].grad;
+      res.grads.insert(res.grads.end(), g.data<float>(), g.data<float>() + g.numel());
+    }
+    res.dx = r.input->dx();
+    res.d_init.assign(r.d_init.data<float>(), r.d_init.data<float>() + r.d_init.numel());
+    Tensor state = r.init;
+    res.inferred.resize(size_t(steps) * rows * config.hidden_size);
+    r.stack->infer(r.shape(), *r.input, state, res.inferred.data());
+    omp_set_num_threads(before);
+    return res;
+  };
+  const Result one = run(1), two = run(2);
+  EXPECT_EQ(one.final_state, two.final_state);
+  EXPECT_EQ(one.grads, two.grads);
+  EXPECT_EQ(one.dx, two.dx);
+  EXPECT_EQ(one.d_init, two.d_init);
+  EXPECT_EQ(one.inferred, two.inferred);
 }
 
 INSTANTIATE_TEST_SUITE_P(Standard, StandardInference,

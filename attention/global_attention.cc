@@ -62,8 +62,8 @@ void GlobalAttention::check(int rows, const int32_t* sentence_of_row,
 
 void GlobalAttention::pack(PackedAttention& packed) const {
   const int h = query_size_, c = context_size_;
-  packed.w_in.pack(false, h, c, w_in_->data(), c);
-  packed.w_out.pack(false, c + h, h, w_out_->data(), h);
+  packed.w_in.pack(false, h, c, w_in_->data(), c, precision_);
+  packed.w_out.pack(false, c + h, h, w_out_->data(), h, precision_);
 }
 
 void GlobalAttention::forward(const float* query, int rows, const int32_t* sentence_of_row,

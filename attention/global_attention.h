@@ -37,7 +37,8 @@ struct AttentionTape {
   Tensor attn_h;   // [R, H]      tanh(concat · W_out)
 };
 
-// The attention weights packed for decoding steps (fp32); pack again after they change.
+// The attention weights packed for decoding steps, in the attention's precision; pack
+// again after they change.
 struct PackedAttention {
   PackedMatrix w_in, w_out;
 };
@@ -62,6 +63,7 @@ class GlobalAttention {
   void forward(const float* query, int rows, const int32_t* sentence_of_row,
                const AttentionContext& context, AttentionTape& tape, float* attn_h,
                float* weights_out, const PackedAttention* packed = nullptr) const;
+  // Packs W_in and W_out in precision().
   void pack(PackedAttention& packed) const;
 
   // Same query/rows/map/context as the forward that filled `tape`. d_attn_h [R, H];

@@ -40,7 +40,7 @@ struct TranslateArgs {
   int threads = 0;
   int chunk_lines = 1000;
   int max_input_tokens = 1000;  // as Marian's --max-length
-  std::string precision = "fp32";  // of the input projections and the output layer
+  std::string precision = "fp32";  // of the weight products
   bool quiet = false;
 };
 
@@ -126,8 +126,8 @@ int run_translate(const Args& args) {
        "translate only the first N subword tokens of longer lines, with a warning (0 = no "
        "limit: a very long line can take hours)")
       ("precision", po::value(&a.precision)->default_value("fp32"),
-       "fp32 | bf16: arithmetic of the input projections and the output layer (bf16 operands, "
-       "f32 accumulation: about 1.4x faster beam search; translations may differ slightly)")
+       "fp32 | bf16: arithmetic of every weight product (bf16 operands, f32 accumulation: "
+       "faster search; translations may differ slightly)")
       ("chunk-lines", po::value(&a.chunk_lines)->default_value(1000),
        "input lines read, translated and written at a time (memory does not grow with the file)")
       ("quiet,q", po::bool_switch(&a.quiet),

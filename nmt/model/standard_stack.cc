@@ -150,7 +150,7 @@ void StandardStack::pack(PackedStack& packed) const {
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     packed.wx[l].pack(false, layer.input_size, gw, layer.wx->data(), gw, config_.precision);
-    packed.wh[l].pack(false, h, gw, layer.wh->data(), gw);
+    packed.wh[l].pack(false, h, gw, layer.wh->data(), gw, config_.precision);
   }
 }
 

@@ -47,8 +47,9 @@ struct StandardStackConfig {
   Precision precision = Precision::fp32;
 };
 
-// A stack's weights packed for inference steps (decoding): Wx per layer in the stack's
-// precision, Wh in fp32. Pack again after the weights change.
+// A stack's weights packed for inference steps (decoding): Wx and Wh per layer in the
+// stack's precision (training multiplies by Wh in fp32; bf16 decoding rounds it too).
+// Pack again after the weights change.
 struct PackedStack {
   std::vector<PackedMatrix> wx, wh;
 };

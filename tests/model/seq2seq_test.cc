@@ -179,6 +179,30 @@ TEST(Seq2Seq, EvaluateMatchesTrainingLossWithoutDropout) {
   }
 }
 
+// Decoding packs every weight product in the model's precision: in bf16 the recurrent
+// product and attention too, though training keeps the recurrent product in fp32.
+TEST(Seq2Seq, DecodeWeightsArePackedInTheModelsPrecision) {
+  for (Precision precision : {Precision::fp32, Precision::bf16}) {
+    ModelConfig config = tiny_config(CellType::gru, ContextType::slice_emb, 2);
+    Seq2SeqOptions model_options;
+    model_options.precision = precision;
+    Seq2Seq model(config, kVocab, kVocab, SpecialTokens{}, model_options);
+    model.initialize(6);
+    EncodedBatch encoded;
+    model.encode(whole_corpus_batch(tiny_corpus(4, 7)), encoded);
+    ASSERT_NE(encoded.weights, nullptr);
+    const DecodeWeights& w = *encoded.weights;
+    EXPECT_TRUE(w.standard_decoder);
+    EXPECT_EQ(w.generator.precision(), precision);
+    EXPECT_EQ(w.attention.w_in.precision(), precision);
+    EXPECT_EQ(w.attention.w_out.precision(), precision);
+    for (const auto* layer : {&w.decoder.wx, &w.decoder.wh}) {
+      ASSERT_EQ(layer->size(), size_t(config.layers));
+      for (const PackedMatrix& m : *layer) EXPECT_EQ(m.precision(), precision);
+    }
+  }
+}
+
 // A sentence's decoder log-probabilities do not depend on the other sentences of its
 // batch (exact bits), for every cell type.
 TEST(Seq2Seq, DecodingIsBatchInvariant) {

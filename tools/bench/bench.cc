@@ -390,7 +390,7 @@ int cmd_train(const TrainOptions& o) {
 
 int cmd_translate(const std::string& work, const std::string& model_path, int beam, int batch,
                   int threads, int repeats, const std::string& hyps, const std::string& precision,
-                  bool no_pack) {
+                  bool no_pack, bool profile) {
   set_num_threads(threads);
   Seq2SeqOptions options;
   options.precision = parse_precision(precision);
@@ -406,7 +406,12 @@ int cmd_translate(const std::string& work, const std::string& model_path, int be
   std::vector<double> rates, token_rates, cpu_rates;
   std::vector<std::vector<int32_t>> best;
   int64_t target_tokens = 0;
+  double timed = 0;
   for (int r = 0; r < repeats + 1; ++r) {  // the first pass creates the primitives
+    if (r == 1 && profile) {
+      reset_matmul_stats();  // the profile covers the timed passes only
+      set_matmul_profiling(true);
+    }
     Translator translator(*loaded.model, loaded.src_vocab, loaded.tgt_vocab, t);
     const double start = now(), cpu_start = cpu_time();
     const auto lists = translator.translate_ids(sources, {});
@@ -417,6 +422,7 @@ int cmd_translate(const std::string& work, const std::string& model_path, int be
                                                                  : list[0].tokens);
       continue;
     }
+    timed += dt;
     rates.push_back(double(sources.size()) / dt);
     token_rates.push_back(double(target_tokens) / dt);
     cpu_rates.push_back(double(sources.size()) / cpu_dt);
@@ -441,6 +447,7 @@ int cmd_translate(const std::string& work, const std::string& model_path, int be
       .add("sent_per_cpu_s", median(cpu_rates))
       .add("peak_rss", peak_rss())
       .print();
+  if (profile) print_matmul_profile(timed);
   if (!hyps.empty()) bench::write_sentences(hyps, "RVHY", best);
   return 0;
 }
@@ -551,7 +558,7 @@ int main(int argc, char** argv) {
       "warmup", po::value(&t.warmup)->default_value(20), "updates before measuring")(
       "first", po::value(&t.first)->default_value(0), "index of the first batch used")(
       "save", po::value(&t.save), "train: write the trained model here")(
-      "profile", po::bool_switch(&t.profile), "train: time the matmuls per shape")(
+      "profile", po::bool_switch(&t.profile), "train, translate: time the matmuls per shape")(
       "precision", po::value(&precision)->default_value("fp32"), "fp32 | bf16")(
       "model", po::value(&model), "model file (translate, export)")(
       "out", po::value(&out), "output file (export)")(
@@ -578,7 +585,8 @@ int main(int argc, char** argv) {
     if (command == "peak") return cmd_peak(threads, repeats);
     if (command == "train") return cmd_train(t);
     if (command == "translate")
-      return cmd_translate(t.work, model, beam, batch, threads, repeats, hyps, precision, no_pack);
+      return cmd_translate(t.work, model, beam, batch, threads, repeats, hyps, precision, no_pack,
+                           t.profile);
     if (command == "memory") return cmd_memory(t.cell, vocab, threads);
     if (command == "export") return cmd_export(model, out);
     std::fprintf(stderr, "%s\n", usage.c_str());

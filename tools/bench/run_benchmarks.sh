@@ -3,11 +3,15 @@
 # training throughput and peak RSS, translation speed, memory held between forward and
 # backward, the matmul peak of this machine, and the ratios against issue 5's targets.
 #
-#   tools/bench/run_benchmarks.sh [--build DIR] [--work DIR] [--threads N] [--quick] [--no-torch]
+#   tools/bench/run_benchmarks.sh [--build DIR] [--work DIR] [--threads N] [--rounds N] [--quick]
+#                                 [--no-torch]
 #
 # --build   build directory holding revnmt and revnmt-bench (default: build)
 # --work    scratch directory: vocabulary, batches, models, logs (default: BUILD/bench-work)
-# --quick   fewer updates and passes (a smoke test; the figures are not the documented ones)
+# --rounds  how many times training and translation are measured, PyTorch and revnmt in
+#           turn (default 3): the machine's speed drifts by up to 25% over minutes, so
+#           summarize.py takes each ratio within a round and reports the median over rounds
+# --quick   one round, fewer updates and passes (a smoke test; not the documented figures)
 # Everything goes to WORK/results.log; tools/bench/summarize.py prints the tables from it.
 # Reads Multi30K from ../shared/data/multi30k beside the repository (or DATA=DIR); PyTorch (python3-torch) is optional.
 set -euo pipefail
@@ -18,13 +22,15 @@ threads=2
 updates=200
 warmup=20
 repeats=3
+rounds=3
 torch=1
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    --quick) updates=30; warmup=5; repeats=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --quick) updates=30; warmup=5; repeats=1; rounds=1; shift ;;
     --no-torch) torch=0; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -61,15 +67,18 @@ load start
 [ -f "$work/batches.bin" ] || run "$bench" prepare --data "$data" --work "$work"
 run "$bench" peak --threads "$threads"
 
-say "## training: $updates updates after $warmup of warm-up, batches of 64 sentences"
+say "## training: $updates updates after $warmup of warm-up, batches of 64 sentences, $rounds rounds"
 common=(--work "$work" --threads "$threads" --updates "$updates" --warmup "$warmup")
-# Each PyTorch cell right before the four revnmt runs compared with it: the machine's
-# speed drifts over minutes, and PyTorch's from one invocation to the next.
-for cell in gru lstm; do
-  torch_run train --cell $cell --updates "$updates" --warmup "$warmup" || true
-  for ours in $cell rev$cell; do
-    for precision in fp32 bf16; do
-      run "$bench" train --cell $ours --precision $precision "${common[@]}"
+# Each PyTorch cell right before the four revnmt runs compared with it, in every round: the
+# machine's speed drifts over minutes, and PyTorch's from one invocation to the next.
+for round in $(seq "$rounds"); do
+  say "# training round $round"
+  for cell in gru lstm; do
+    torch_run train --cell $cell --updates "$updates" --warmup "$warmup" || true
+    for ours in $cell rev$cell; do
+      for precision in fp32 bf16; do
+        run "$bench" train --cell $ours --precision $precision "${common[@]}"
+      done
     done
   done
 done
@@ -83,17 +92,20 @@ for cell in gru revgru; do
       --save "$work/$cell.rnmt" > "$work/$cell.train.txt"
 done
 [ -f "$work/gru.weights" ] || "$bench" export --model "$work/gru.rnmt" --out "$work/gru.weights"
-for beam in 1 5; do
-  for batch in 32 64; do
-    hyps=$work/hyps.b$beam.$batch.bin
-    run "$bench" translate --work "$work" --model "$work/gru.rnmt" --beam $beam --batch $batch \
-      --threads "$threads" --repeats "$repeats" --hyps "$hyps"
-    torch_run translate --weights "$work/gru.weights" --beam $beam --batch $batch \
-      --repeats "$repeats" --hyps "$hyps" || true
-    run "$bench" translate --work "$work" --model "$work/gru.rnmt" --beam $beam --batch $batch \
-      --threads "$threads" --repeats "$repeats" --precision bf16
-    run "$bench" translate --work "$work" --model "$work/revgru.rnmt" --beam $beam \
-      --batch $batch --threads "$threads" --repeats "$repeats"
+for round in $(seq "$rounds"); do
+  say "# translation round $round"
+  for beam in 1 5; do
+    for batch in 32 64; do
+      hyps=$work/hyps.b$beam.$batch.bin
+      run "$bench" translate --work "$work" --model "$work/gru.rnmt" --beam $beam --batch $batch \
+        --threads "$threads" --repeats "$repeats" --hyps "$hyps"
+      torch_run translate --weights "$work/gru.weights" --beam $beam --batch $batch \
+        --repeats "$repeats" --hyps "$hyps" || true
+      run "$bench" translate --work "$work" --model "$work/gru.rnmt" --beam $beam --batch $batch \
+        --threads "$threads" --repeats "$repeats" --precision bf16
+      run "$bench" translate --work "$work" --model "$work/revgru.rnmt" --beam $beam \
+        --batch $batch --threads "$threads" --repeats "$repeats"
+    done
   done
 done
 load "after translation"

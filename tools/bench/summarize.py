@@ -28,6 +28,27 @@ def one(results, **match):
     return found[-1] if found else None
 
 
+def runs_by(results, kind, keys):
+    """The results of one kind grouped by the given fields, in the order they ran (round
+    1's run first)."""
+    groups = {}
+    for r in pick(results, kind=kind):
+        groups.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+    return groups
+
+
+def median(values):
+    return statistics.median(list(values))
+
+
+def spread(values, fmt):
+    """The median, with the lowest and highest values when there are several."""
+    m = format(median(values), fmt)
+    if len(values) < 2:
+        return m
+    return f"{m} [{format(min(values), fmt)}-{format(max(values), fmt)}]"
+
+
 def verdict(value, target, higher=True):
     if value is None:
         return "n/a"
@@ -53,64 +74,80 @@ def main():
 
     print("## Training (median over the measured updates, batches of 64 sentences)")
     print()
-    print("| impl | cell | precision | tok/s (median) | tok/s (mean) | ms/update | model GFLOP/s "
+    train = runs_by(results, "train", ("impl", "cell", "precision"))
+    rounds = max((len(v) for v in train.values()), default=0)
+    print(f"Each figure is the median over {rounds} round(s), each round's PyTorch run "
+          "right before the revnmt runs compared with it; brackets: lowest and highest round.")
+    print()
+    print("| impl | cell | precision | tok/s | ms/update | model GFLOP/s "
           "| % of f32 peak | peak RSS MB | loss first 20 -> last 20 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in pick(results, kind="train"):
-        frac = 100 * r["gflops_model"] / peak32 if peak32 else float("nan")
-        print(f"| {r['impl']} | {r['cell']} | {r['precision']} | {r['tok_s_median']:.0f} | "
-              f"{r['tok_s_mean']:.0f} | {r['ms_update_median']:.1f} | {r['gflops_model']:.1f} | "
-              f"{frac:.0f}% | {r['peak_rss'] / 1e6:.0f} | {r['loss_first20']:.2f} -> "
-              f"{r['loss_last20']:.2f} |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (impl, cell, precision), rs in train.items():
+        gflops = median(r["gflops_model"] for r in rs)
+        frac = 100 * gflops / peak32 if peak32 else float("nan")
+        print(f"| {impl} | {cell} | {precision} | {spread([r['tok_s_median'] for r in rs], '.0f')} | "
+              f"{median(r['ms_update_median'] for r in rs):.1f} | {gflops:.1f} | "
+              f"{frac:.0f}% | {max(r['peak_rss'] for r in rs) / 1e6:.0f} | "
+              f"{rs[0]['loss_first20']:.2f} -> {rs[0]['loss_last20']:.2f} |")
     print()
 
-    def train_rate(impl, cell, precision="fp32"):
-        r = one(results, kind="train", impl=impl, cell=cell, precision=precision)
-        return r["tok_s_median"] if r else None
-
-    print("| ratio | value | target | |")
-    print("|---|---|---|---|")
+    print("| ratio (median of the rounds' ratios) | value | rounds | target | |")
+    print("|---|---|---|---|---|")
     for cell, base, target in (("gru", "gru", 2.0), ("lstm", "lstm", None),
                                ("revgru", "gru", 1.6), ("revlstm", "lstm", 1.6)):
         for precision in ("fp32", "bf16"):
-            a, b = train_rate("revnmt", cell, precision), train_rate("pytorch", base)
-            if a is None or b is None:
+            ours = train.get(("revnmt", cell, precision), [])
+            theirs = train.get(("pytorch", base, "fp32"), [])
+            ratios = [a["tok_s_median"] / b["tok_s_median"] for a, b in zip(ours, theirs)]
+            if not ratios:
                 continue
-            v = a / b
+            v = median(ratios)
             t = f">= {target}" if target else "-"
-            print(f"| revnmt {cell} {precision} / PyTorch {base} | {v:.2f}x | {t} | "
+            print(f"| revnmt {cell} {precision} / PyTorch {base} | {v:.2f}x | "
+                  f"{', '.join(f'{x:.2f}' for x in ratios)} | {t} | "
                   f"{verdict(v, target) if target else ''} |")
-    gru = one(results, kind="train", impl="revnmt", cell="gru", precision="fp32")
+    gru = train.get(("revnmt", "gru", "fp32"), [])
     if gru and peak32:
-        v = gru["gflops_model"] / peak32
-        print(f"| revnmt gru fp32 GFLOP/s / f32 matmul peak | {100 * v:.0f}% | >= 45% | "
+        v = median(r["gflops_model"] for r in gru) / peak32
+        print(f"| revnmt gru fp32 GFLOP/s / f32 matmul peak | {100 * v:.0f}% | | >= 45% | "
               f"{verdict(v, 0.45)} |")
     print()
 
     print("## Translation of test2016 (1000 sentences; median of the timed passes)")
     print()
+    translate = runs_by(results, "translate", ("impl", "cell", "precision", "beam", "batch"))
     print("| impl | model | precision | beam | batch | sentences/s | target tokens/s | tokens "
           "| peak RSS MB | vs PyTorch | identical to revnmt |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in pick(results, kind="translate"):
-        torch = one(results, kind="translate", impl="pytorch", beam=r["beam"], batch=r["batch"])
-        ratio = (f"{r['sent_s'] / torch['sent_s']:.2f}x"
-                 if torch and r["impl"] == "revnmt" else "")
-        same = f"{100 * r['identical_to_revnmt']:.1f}%" if "identical_to_revnmt" in r else ""
-        print(f"| {r['impl']} | {r['cell']} | {r['precision']} | {r['beam']} | {r['batch']} | "
-              f"{r['sent_s']:.1f} | {r['tok_s']:.0f} | {r['target_tokens']} | "
-              f"{r['peak_rss'] / 1e6:.0f} | {ratio} | {same} |")
+
+    def torch_ratios(rs, beam, batch):
+        theirs = translate.get(("pytorch", "gru", "fp32", beam, batch), [])
+        return [a["sent_s"] / b["sent_s"] for a, b in zip(rs, theirs)]
+
+    for (impl, cell, precision, beam, batch), rs in sorted(
+            translate.items(), key=lambda kv: (kv[0][3], kv[0][4])):
+        ratios = torch_ratios(rs, beam, batch) if impl == "revnmt" else []
+        ratio = f"{median(ratios):.2f}x" if ratios else ""
+        same = (f"{100 * min(r['identical_to_revnmt'] for r in rs):.1f}%"
+                if "identical_to_revnmt" in rs[0] else "")
+        print(f"| {impl} | {cell} | {precision} | {beam} | {batch} | "
+              f"{spread([r['sent_s'] for r in rs], '.1f')} | "
+              f"{median(r['tok_s'] for r in rs):.0f} | {rs[0]['target_tokens']} | "
+              f"{max(r['peak_rss'] for r in rs) / 1e6:.0f} | {ratio} | {same} |")
     print()
-    print("| ratio (sentences/s, fp32 GRU, same model and weights) | value | target | |")
-    print("|---|---|---|---|")
-    for beam in (1, 5):
-        for batch in (32, 64):
-            a = one(results, kind="translate", impl="revnmt", cell="gru", precision="fp32",
-                    beam=beam, batch=batch)
-            b = one(results, kind="translate", impl="pytorch", beam=beam, batch=batch)
-            if a and b:
-                v = a["sent_s"] / b["sent_s"]
-                print(f"| beam {beam}, batch {batch} | {v:.2f}x | >= 3 | {verdict(v, 3.0)} |")
+    print("| ratio (sentences/s, GRU, same model and weights; median of the rounds' ratios) "
+          "| value | rounds | target | |")
+    print("|---|---|---|---|---|")
+    for precision in ("fp32", "bf16"):
+        for beam in (1, 5):
+            for batch in (32, 64):
+                ratios = torch_ratios(
+                    translate.get(("revnmt", "gru", precision, beam, batch), []), beam, batch)
+                if ratios:
+                    v = median(ratios)
+                    print(f"| {precision}, beam {beam}, batch {batch} | {v:.2f}x | "
+                          f"{', '.join(f'{x:.2f}' for x in ratios)} | >= 3 | "
+                          f"{verdict(v, 3.0)} |")
     print()
 
     print("## Memory held between forward and backward (bytes per target token, slope)")

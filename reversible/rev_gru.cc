@@ -31,6 +31,18 @@ RevGruLayer::RevGruLayer(ParameterSet& params, const std::string& scope,
   u_g_[1] = &params.add(scope + "/U_g2", {g, g});
 }
 
+void RevGruLayer::pack_recurrent(bool transposed) {
+  if (config_.precision != Precision::bf16) return;
+  const int g = half();
+  for (int k = 0; k < 2; ++k) {
+    u_zr_packed_[k].pack(false, g, 2 * g, u_zr_[k]->data(), 2 * g, Precision::bf16);
+    u_g_packed_[k].pack(false, g, g, u_g_[k]->data(), g, Precision::bf16);
+    if (!transposed) continue;
+    u_zr_t_packed_[k].pack(true, 2 * g, g, u_zr_[k]->data(), 2 * g, Precision::bf16);
+    u_g_t_packed_[k].pack(true, g, g, u_g_[k]->data(), g, Precision::bf16);
+  }
+}
+
 void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int rows,
                                float* cache) {
   const int g = half(), h = 2 * g, c = cache_width(), pw = projection_width();
@@ -48,8 +60,12 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
 #pragma omp simd
     for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
   });
+  const bool bf16 = config_.precision == Precision::bf16;
   // a_zr [rows, 2G] = o [rows, G] · U_zr [G, 2G]
-  matmul(false, false, rows, 2 * g, g, o, c, u_zr_[k]->data(), 2 * g, sc.a_zr.data(), 2 * g);
+  if (bf16)
+    matmul_packed(rows, o, c, u_zr_packed_[k], sc.a_zr.data(), 2 * g);
+  else
+    matmul(false, false, rows, 2 * g, g, o, c, u_zr_[k]->data(), 2 * g, sc.a_zr.data(), 2 * g);
   const float* p_zr = p + k * 3 * g;
   const float* p_g = p_zr + 2 * g;
   float* s_z = slot(cache, k, kSz);
@@ -72,7 +88,10 @@ void RevGruLayer::compute_half(int k, const float* p, const int64_t* other, int 
     }
   });
   // a_g [rows, G] = (r ⊙ o) [rows, G] · U_g [G, G]
-  matmul(false, false, rows, g, g, rh, c, u_g_[k]->data(), g, sc.a_g.data(), g);
+  if (bf16)
+    matmul_packed(rows, rh, c, u_g_packed_[k], sc.a_g.data(), g);
+  else
+    matmul(false, false, rows, g, g, rh, c, u_g_[k]->data(), g, sc.a_g.data(), g);
   float* gate = slot(cache, k, kG);
   const float* a_g = sc.a_g.data();
   int32_t* z_fixed = sc.z_fixed.data();
@@ -269,8 +288,12 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
       ds[u] = d * keep;
     }
   });
+  const bool bf16 = config_.precision == Precision::bf16;
   // d(r ⊙ o) [rows, G] = da_g [rows, G] · U_gᵀ
-  matmul_nt(rows, g, g, da_g, u_g_[k]->data(), d_rh);
+  if (bf16)
+    matmul_packed(rows, da_g, g, u_g_t_packed_[k], d_rh, g);
+  else
+    matmul_nt(rows, g, g, da_g, u_g_[k]->data(), d_rh);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     float* da_r = da_zr + size_t(b) * 2 * n + n;  // [G]
@@ -290,7 +313,10 @@ void RevGruLayer::backward_half(int k, const float* cache, const uint8_t* active
     }
   });
   // d o += da_zr [rows, 2G] · U_zrᵀ
-  matmul_nt(rows, g, 2 * g, da_zr, u_zr_[k]->data(), d_o, /*accumulate=*/true);
+  if (bf16)
+    matmul_packed(rows, da_zr, 2 * g, u_zr_t_packed_[k], d_o, g, /*accumulate=*/true);
+  else
+    matmul_nt(rows, g, 2 * g, da_zr, u_zr_[k]->data(), d_o, /*accumulate=*/true);
   for_each_row(rows, g, [=](int b) {
     const int n = g;
     float* dother = d_other + int64_t(b) * h;       // [G]

@@ -27,6 +27,7 @@ class RevGruLayer : public RevLayer {
                       const int64_t* after, Multiplier mode, float* cache) override;
   void step_backward(const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_state, float* dp) override;
+  void pack_recurrent(bool transposed) override;
   void accumulate_recurrent_grads(const float* cache, const float* dp, int rows) override;
 
  private:
@@ -54,6 +55,8 @@ class RevGruLayer : public RevLayer {
 
   Parameter* u_zr_[2];  // [G, 2G]
   Parameter* u_g_[2];   // [G, G]
+  // bf16: U_zr, U_g packed, and their transposes (pack_recurrent()).
+  PackedMatrix u_zr_packed_[2], u_g_packed_[2], u_zr_t_packed_[2], u_g_t_packed_[2];
 };
 
 }  // namespace revnmt

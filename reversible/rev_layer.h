@@ -35,8 +35,9 @@ struct RevLayerConfig {
   int input_size = 0;
   int hidden_size = 0;        // H; each half has G = H/2 units
   float max_forget = 0.875f;  // m_f: z = m_f·sigmoid(a) + 1 - m_f
-  // Arithmetic of the input projection x·Wx and its gradients. Forward, reverse and
-  // recompute all project through project(), so reversal stays exact in either.
+  // Arithmetic of the input projection x·Wx and its gradients, and of the recurrent
+  // products of the steps (pack_recurrent()). Forward, reverse and recompute all compute
+  // through the same functions, so reversal stays exact in either.
   Precision precision = Precision::fp32;
 };
 
@@ -92,6 +93,10 @@ class RevLayer {
   // and d/d(state before) on exit; dp [rows, projection_width] receives d/d(projection).
   virtual void step_backward(const float* cache, const uint8_t* active, int rows, Multiplier mode,
                              float* d_state, float* dp) = 0;
+  // bf16 layers: packs the recurrent weights (rounded once) for the steps that follow, and
+  // with `transposed` also their transposes for step_backward. Call before a sweep of
+  // steps whenever the weights may have changed; fp32 layers multiply the plain weights.
+  virtual void pack_recurrent(bool transposed) = 0;
   // Recurrent weight gradients of n steps at once from their caches and dp.
   virtual void accumulate_recurrent_grads(const float* cache, const float* dp, int rows) = 0;
 

@@ -29,6 +29,15 @@ RevLstmLayer::RevLstmLayer(ParameterSet& params, const std::string& scope,
   u_[1] = &params.add(scope + "/U2", {g, 5 * g});
 }
 
+void RevLstmLayer::pack_recurrent(bool transposed) {
+  if (config_.precision != Precision::bf16) return;
+  const int g = half();
+  for (int k = 0; k < 2; ++k) {
+    u_packed_[k].pack(false, g, 5 * g, u_[k]->data(), 5 * g, Precision::bf16);
+    if (transposed) u_t_packed_[k].pack(true, 5 * g, g, u_[k]->data(), 5 * g, Precision::bf16);
+  }
+}
+
 void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, int rows,
                                 float* cache) {
   const int g = half(), w = state_width(), c = cache_width(), pw = projection_width();
@@ -45,7 +54,10 @@ void RevLstmLayer::compute_half(int k, const float* p, const int64_t* other_h, i
     for (int u = 0; u < n; ++u) dst[u] = fixed::to_float(src[u]);
   });
   // a [rows, 5G] = o [rows, G] · U_k [G, 5G]
-  matmul(false, false, rows, 5 * g, g, o, c, u_[k]->data(), 5 * g, sc.a.data(), 5 * g);
+  if (config_.precision == Precision::bf16)
+    matmul_packed(rows, o, c, u_packed_[k], sc.a.data(), 5 * g);
+  else
+    matmul(false, false, rows, 5 * g, g, o, c, u_[k]->data(), 5 * g, sc.a.data(), 5 * g);
   float *sz = slot(cache, k, kSz), *gg = slot(cache, k, kG), *f = slot(cache, k, kF),
         *out = slot(cache, k, kOut), *sp = slot(cache, k, kSp);
   const float* a_all = sc.a.data();
@@ -302,7 +314,10 @@ void RevLstmLayer::backward_half(int k, const float* cache, const uint8_t* activ
     }
   });
   // d(other h) [rows, G] = da [rows, 5G] · U_kᵀ
-  matmul_nt(rows, g, 5 * g, da_all, u_[k]->data(), sc.d_o.data());
+  if (config_.precision == Precision::bf16)
+    matmul_packed(rows, da_all, 5 * g, u_t_packed_[k], sc.d_o.data(), g);
+  else
+    matmul_nt(rows, g, 5 * g, da_all, u_[k]->data(), sc.d_o.data());
   const int other = 1 - k;
   const float* d_o = sc.d_o.data();
   for_each_row(rows, g, [=](int b) {

@@ -27,6 +27,7 @@ class RevLstmLayer : public RevLayer {
                       const int64_t* after, Multiplier mode, float* cache) override;
   void step_backward(const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_state, float* dp) override;
+  void pack_recurrent(bool transposed) override;
   void accumulate_recurrent_grads(const float* cache, const float* dp, int rows) override;
 
  private:
@@ -52,7 +53,8 @@ class RevLstmLayer : public RevLayer {
   void backward_half(int k, const float* cache, const uint8_t* active, int rows, Multiplier mode,
                      float* d_state, float* dp);
 
-  Parameter* u_[2];  // [G, 5G]
+  Parameter* u_[2];                           // [G, 5G]
+  PackedMatrix u_packed_[2], u_t_packed_[2];  // bf16: U_k and U_kᵀ (pack_recurrent())
 };
 
 }  // namespace revnmt

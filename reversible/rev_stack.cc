@@ -202,6 +202,7 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
     slices_.release();
   }
   between_layer_masks(dropout, rows);
+  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
 
   for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
     const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
@@ -306,6 +307,7 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
     std::memcpy(d_state.raw(), d_final->raw(), d_state.nbytes());
   }
   between_layer_masks(dropout_, rows);  // regenerated, identical to the forward's
+  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/true);
 
   for (int t0 = steps == 0 ? -1 : (steps - 1) / k * k; t0 >= 0; t0 -= k) {
     const int t1 = std::min(steps, t0 + k), n = t1 - t0;
@@ -466,6 +468,7 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
   const int blocks = row_blocks(rows);
   if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
+  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
   for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
     const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
     x_.resize(size_t(n) * rows * config_.input_size);
@@ -477,7 +480,7 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
       layer.project(x_.data(), n * rows, p_.data());
       int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
       if (l < top_layer) y_.resize(size_t(n) * rows * h);
-      float* out = l < top_layer ? y_.data() : top;  // [n, rows, H] or [steps, rows, H]
+      float* out = l < top_layer ? y_.data() : top;      // [n, rows, H] or [steps, rows, H]
       const int64_t out_step0 = l < top_layer ? t0 : 0;  // the step out's first rows belong to
       for_each_row_block(rows, blocks, [&](const RowBlock& block) {
         uint8_t* active = block_active(block);
@@ -504,6 +507,7 @@ void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
   const int blocks = row_blocks(rows);
   if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
+  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
   const float* in = x;
   for (int l = 0; l < num_layers; ++l) {
     RevLayer& layer = *layers_[l];

@@ -45,7 +45,7 @@ struct RevStackConfig {
   float dropout_hidden = 0.0f;   // locked dropout between layers
   uint32_t dropout_module = 0;   // base id of this stack's dropout streams
   int chunk_steps = 16;
-  Precision precision = Precision::fp32;  // of the input projections (rev_layer.h)
+  Precision precision = Precision::fp32;  // of the input and recurrent products (rev_layer.h)
   Tape tape = Tape::reversal;
   bool smooth = false;          // real-valued forget multiplication, for gradient checks only
   bool measure_optimal = true;  // accumulate Σ −log2 z for the ledger

@@ -79,9 +79,9 @@ FieldSet<TrainConfig> make_train_fields() {
         "cap in MiB on the process's memory: batches that would exceed it run as sub-batches "
         "with the same update; a pair that cannot fit alone is an error (0 = off; see below)");
   f.add("precision", &T::precision,
-        "fp32 | bf16: arithmetic of the input projections, the attention's weight products and "
-        "the output layer while training and validating (bf16 operands, f32 accumulation; see "
-        "tools/README.md)");
+        "fp32 | bf16: arithmetic of the weight products (input projections, recurrent products, "
+        "attention, output layer) while training and validating (bf16 operands, f32 "
+        "accumulation; see tools/README.md)");
   return f;
 }
 

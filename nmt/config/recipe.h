@@ -64,7 +64,7 @@ struct TrainConfig {
   int save_every = 500;
   int chunk_steps = 16;
   int max_memory_mb = 0;
-  Precision precision = Precision::fp32;  // of the input projections, attention and output layer
+  Precision precision = Precision::fp32;  // of every weight product (bf16: f32 accumulation)
 };
 
 struct TranslateConfig {

@@ -52,9 +52,7 @@ struct StepResult {
 
 // The decoder-side weights packed for decode_step (PackedMatrix: faster products with the
 // few rows of a decoding step); encode() packs them from the current weights.
-// Every product of a decoding step is in the model's precision: bf16 multiplies the
-// recurrent weights too (training keeps those in fp32). Within a row block (one thread),
-// bf16 products of these shapes run about twice as fast as fp32 ones.
+// Every product of a decoding step is in the model's precision, as in training.
 struct DecodeWeights {
   PackedMatrix generator;     // Wᵀ [H, V]
   PackedAttention attention;  // W_in, W_out
@@ -76,9 +74,9 @@ struct Seq2SeqOptions {
   // states instead of reversing; smooth arithmetic makes finite differences meaningful.
   Tape tape = Tape::reversal;
   bool smooth = false;
-  // Arithmetic of the input projections, attention's weight products and the output
-  // layer (nmt/core/matmul.h); when decoding, of the standard decoder's recurrent product
-  // too (DecodeWeights).
+  // Arithmetic of the weight products: input projections, recurrent products, attention
+  // and the output layer (nmt/core/matmul.h). bf16 rounds the operands (f32 accumulation);
+  // the recurrent weight gradients stay fp32 products.
   Precision precision = Precision::fp32;
   // Decoding multiplies by weights packed once per batch (EncodedBatch::weights); false
   // multiplies by the plain weights (to measure what packing buys).

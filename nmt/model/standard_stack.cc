@@ -154,14 +154,17 @@ void StandardStack::pack(PackedStack& packed) const {
   }
 }
 
-// bf16 training: Wx of every layer packed (rounded once) for a forward sweep.
-void StandardStack::pack_inputs_for_sweep() {
+// bf16: Wx and Wh of every layer packed (rounded once) for a forward sweep.
+void StandardStack::pack_for_sweep() {
   if (config_.precision != Precision::bf16) return;
   const int gw = gate_width();
   wx_packed_.resize(layers_.size());
-  for (size_t l = 0; l < layers_.size(); ++l)
+  wh_packed_.resize(layers_.size());
+  for (size_t l = 0; l < layers_.size(); ++l) {
     wx_packed_[l].pack(false, layers_[l].input_size, gw, layers_[l].wx->data(), gw,
                        Precision::bf16);
+    wh_packed_[l].pack(false, config_.hidden_size, gw, layers_[l].wh->data(), gw, Precision::bf16);
+  }
 }
 
 void StandardStack::step_forward(const Layer& layer, const float* p, const uint8_t* active,
@@ -189,7 +192,8 @@ void StandardStack::step_forward(const Layer& layer, const float* p, const uint8
 
 void StandardStack::step_backward(const float* wh_t, const float* gates, const float* prev,
                                   const float* next, const uint8_t* active, int rows,
-                                  const float* d_out, float* d_state, float* dgx, float* dgh) {
+                                  const float* d_out, float* d_state, float* dgx, float* dgh,
+                                  const PackedMatrix* wh_t_packed) {
   const int h = config_.hidden_size, w = state_width(), gw = gate_width();
   const int sg = stored_gate_width();
   const bool gru = config_.cell == StandardCell::gru;
@@ -205,7 +209,10 @@ void StandardStack::step_backward(const float* wh_t, const float* gates, const f
       lstm_backward_row(gates + g, prev + s, next + s, dout, h, d_state + s, dgx + d);
   }
   // d_h [rows, H] (ld W) += d(gates) [rows, G·H] · Whᵀ [G·H, H]
-  matmul(false, false, rows, h, gw, dgh, gw, wh_t, h, d_state, w, /*accumulate=*/true);
+  if (wh_t_packed != nullptr)
+    matmul_packed(rows, dgh, gw, *wh_t_packed, d_state, w, /*accumulate=*/true);
+  else
+    matmul(false, false, rows, h, gw, dgh, gw, wh_t, h, d_state, w, /*accumulate=*/true);
 }
 
 void StandardStack::copy_outputs(const float* states, int64_t rows, const float* mask,
@@ -272,7 +279,7 @@ void StandardStack::forward(const SequenceShape& shape, StackInput& input, const
   p_.resize(max_rows * gw);
   a_.resize(size_t(rows) * gw);
   active_.resize(rows);
-  pack_inputs_for_sweep();
+  pack_for_sweep();
   const bool bf16 = config_.precision == Precision::bf16;
 
   for (int t0 = 0; t0 < steps; t0 += k) {
@@ -293,7 +300,7 @@ void StandardStack::forward(const SequenceShape& shape, StackInput& input, const
                        block.rows, states + t * layer_state + state_row,
                        states + (t + 1) * layer_state + state_row,
                        gates + (int64_t(t) * rows + block.first) * sg,
-                       a_.data() + int64_t(block.first) * gw);
+                       a_.data() + int64_t(block.first) * gw, bf16 ? &wh_packed_[l] : nullptr);
         }
       });
       // The next layer's input (x_ is free again: its projection is in p_).
@@ -355,6 +362,7 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
     x16_.resize(max_rows * max_in);
     dgx16_.resize(max_rows * gw);
   }
+  if (bf16) wh_t_packed_.resize(num_layers);
   // Whᵀ [G·H, H] per layer, once per sweep: the per-step d(gates)·Whᵀ is then a plain nn
   // multiply, which oneDNN runs faster than the transposed-B form at these shapes.
   wh_t_.resize(num_layers);
@@ -364,6 +372,7 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
     float* wh_t = wh_t_[l].data();
     for (int i = 0; i < h; ++i)
       for (int j = 0; j < gw; ++j) wh_t[int64_t(j) * h + i] = wh[int64_t(i) * gw + j];
+    if (bf16) wh_t_packed_[l].pack(false, gw, h, wh_t, h, Precision::bf16);
   }
   active_.resize(rows);
 
@@ -396,7 +405,8 @@ void StandardStack::backward(StackInput& input, OutputGradient& consumer, const 
                         states + t * layer_state + state_row,
                         states + (t + 1) * layer_state + state_row,
                         active_rows(lengths_.data(), block, t), block.rows, d_out_.data() + row * h,
-                        ds + state_row, dgx_.data() + row * gw, dgh + row * gw);
+                        ds + state_row, dgx_.data() + row * gw, dgh + row * gw,
+                        bf16 ? &wh_t_packed_[l] : nullptr);
         }
       });
       // dWh [H, G·H] += H_prev [chunk_rows, H] (ld W)ᵀ · dgh [chunk_rows, G·H]
@@ -480,7 +490,7 @@ void StandardStack::infer(const SequenceShape& shape, StackInput& input, Tensor&
   a_.resize(size_t(rows) * gw);
   gate_scratch_.resize(size_t(rows) * stored_gate_width());
   active_.resize(rows);
-  pack_inputs_for_sweep();
+  pack_for_sweep();
   const bool bf16 = config_.precision == Precision::bf16;
   for (int t0 = 0; t0 < steps; t0 += k) {
     const int t1 = std::min(steps, t0 + k);
@@ -497,7 +507,7 @@ void StandardStack::infer(const SequenceShape& shape, StackInput& input, Tensor&
           step_forward(layer, p_.data() + row * gw, active_rows(shape.lengths, block, t),
                        block.rows, block_state, block_state,
                        gate_scratch_.data() + int64_t(block.first) * stored_gate_width(),
-                       a_.data() + int64_t(block.first) * gw);
+                       a_.data() + int64_t(block.first) * gw, bf16 ? &wh_packed_[l] : nullptr);
           if (l < top_layer)
             copy_outputs(block_state, block.rows, nullptr, 0, x_.data() + row * h);
           else if (top != nullptr)
@@ -524,7 +534,7 @@ void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* t
   gate_scratch_.resize(size_t(rows) * stored_gate_width());
   active_.assign(rows, 1);
   const bool bf16 = config_.precision == Precision::bf16;
-  if (packed == nullptr && bf16) pack_inputs_for_sweep();
+  if (packed == nullptr && bf16) pack_for_sweep();
   const float* in = x;
   for (int l = 0; l < num_layers; ++l) {
     const Layer& layer = layers_[l];
@@ -533,7 +543,9 @@ void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* t
             : bf16            ? &wx_packed_[l]
                               : nullptr);
     float* s = state.data<float>() + int64_t(l) * rows * w;
-    const PackedMatrix* wh_packed = packed != nullptr ? &packed->wh[l] : nullptr;
+    const PackedMatrix* wh_packed = packed != nullptr ? &packed->wh[l]
+                                    : bf16            ? &wh_packed_[l]
+                                                      : nullptr;
     for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
       const int64_t first = block.first;
       step_forward(layer, p_.data() + first * gw, active_.data() + first, block.rows, s + first * w,

@@ -42,14 +42,14 @@ struct StandardStackConfig {
   float dropout_hidden = 0.0f;  // locked dropout between layers
   uint32_t dropout_module = 0;  // base id of this stack's dropout streams (+ layer)
   int chunk_steps = 16;
-  // Arithmetic of the input projections (x·Wx and its gradients); the recurrent multiplies
-  // stay fp32.
+  // Arithmetic of the input projections (x·Wx and its gradients) and of the recurrent
+  // products h·Wh and d(gates)·Whᵀ (bf16: weights packed once per sweep; the weight
+  // gradients accumulate in fp32 products).
   Precision precision = Precision::fp32;
 };
 
 // A stack's weights packed for inference steps (decoding): Wx and Wh per layer in the
-// stack's precision (training multiplies by Wh in fp32; bf16 decoding rounds it too).
-// Pack again after the weights change.
+// stack's precision. Pack again after the weights change.
 struct PackedStack {
   std::vector<PackedMatrix> wx, wh;
 };
@@ -120,14 +120,15 @@ class StandardStack : public RecurrentStack {
   // after the step) on entry, to which d_out [rows, H] (the gradient of the step's output)
   // is added; d/d(state before) on exit. dgx, dgh [rows, G·H]: d/d(pre-activations) of the input
   // and recurrent projections (the same memory for the LSTM; they differ in the GRU's n block).
+  // With wh_t_packed (bf16), the recurrent product multiplies by it instead of wh_t.
   void step_backward(const float* wh_t, const float* gates, const float* prev, const float* next,
                      const uint8_t* active, int rows, const float* d_out, float* d_state,
-                     float* dgx, float* dgh);
+                     float* dgx, float* dgh, const PackedMatrix* wh_t_packed = nullptr);
   // out[r, 0:H] = states[r, 0:H] (· mask[r % mask_rows] if mask), for `rows` rows.
   void copy_outputs(const float* states, int64_t rows, const float* mask, int mask_rows,
                     float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
-  void pack_inputs_for_sweep();
+  void pack_for_sweep();
   // active_[b] = t < lengths[b] for the block's rows b; returns the block's part of active_.
   const uint8_t* active_rows(const int32_t* lengths, const RowBlock& block, int t);
 
@@ -149,8 +150,9 @@ class StandardStack : public RecurrentStack {
   std::vector<float> x_, p_, a_, gate_scratch_, top_, d_out_, d_x_, dgx_, dgh_;
   std::vector<bf16_t> x16_, dgx16_;       // bf16 copies for the input-projection gradients
   std::vector<std::vector<float>> wh_t_;  // per layer Whᵀ [G·H, H], during backward()
-  // bf16: per layer Wx packed for the forward sweep, Wxᵀ for the backward sweep.
-  std::vector<PackedMatrix> wx_packed_, wx_t_packed_;
+  // bf16: per layer Wx and Wh packed for the forward sweep, Wxᵀ and Whᵀ for the backward
+  // sweep.
+  std::vector<PackedMatrix> wx_packed_, wh_packed_, wx_t_packed_, wh_t_packed_;
 };
 
 }  // namespace revnmt

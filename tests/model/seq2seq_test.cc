@@ -279,7 +279,8 @@ TEST(Seq2Seq, PackedDecodeWeightsMatchPlainOnes) {
   }
 }
 
-// bf16 input projections, attention and output layer: the loss and the gradients stay close to fp32's
+// bf16 input projections, recurrent products, attention and output layer: the loss and the
+// gradients stay close to fp32's
 // (same parameters, same dropout).
 TEST(Seq2Seq, Bf16TrainingStepIsCloseToFp32) {
   for (CellType cell : {CellType::gru, CellType::lstm, CellType::revgru, CellType::revlstm}) {

@@ -127,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(Cells, ReversalVsBptt,
                                            std::make_tuple(RevCell::gru, 2, true, 4),
                                            std::make_tuple(RevCell::lstm, 2, true, 64)));
 
-// With bf16 input projections, reversal still reproduces stored-state backprop.
+// With bf16 input projections and recurrent products, reversal still reproduces
+// stored-state backprop.
 TEST(ReversalVsBpttBf16, GradientsAgree) {
   for (RevCell cell : {RevCell::gru, RevCell::lstm}) {
     SCOPED_TRACE(cell == RevCell::gru ? "gru" : "lstm");

@@ -138,8 +138,8 @@ INSTANTIATE_TEST_SUITE_P(LongSequences, StackReversal,
                                            ReversalCase{RevCell::gru, 0, 0, 1, 10000, 64},
                                            ReversalCase{RevCell::lstm, 0, 1, 1, 10000, 7}));
 
-// bf16 input projections: forward and reverse project with the same code and chunks, so
-// reversal stays exact.
+// bf16 input projections and recurrent products: forward and reverse compute them with the
+// same code, chunks and packed weights, so reversal stays exact.
 INSTANTIATE_TEST_SUITE_P(
     Bf16Projections, StackReversal,
     ::testing::Values(ReversalCase{RevCell::gru, 3, 1, 2, 2000, 16, Precision::bf16},
@@ -262,6 +262,50 @@ TEST(RevStack, InferenceMatchesTrainingUpToBufferLowBits) {
     for (int u = 0; u < 8; ++u)
       EXPECT_EQ(stepped.data<int64_t>()[(l * rows + 0) * 8 + u],
                 state.data<int64_t>()[(l * rows + 0) * 8 + u]);
+}
+
+// precision bf16 rounds the recurrent products too, in training and in inference: the
+// states move away from fp32's, but only by bf16's rounding.
+TEST(RevStack, Bf16RecurrentProductsStayCloseToFp32) {
+  for (RevCell cell : {RevCell::gru, RevCell::lstm}) {
+    SCOPED_TRACE(cell == RevCell::gru ? "gru" : "lstm");
+    const int steps = 30, rows = 40, input = 6, hidden = 32;
+    const auto lengths = random_lengths(rows, steps, 2);
+    std::vector<float> finals[2], inferred[2];
+    for (int i = 0; i < 2; ++i) {
+      ParameterSet params;
+      RevStackConfig config;
+      config.cell = cell;
+      config.input_size = input;
+      config.hidden_size = hidden;
+      config.precision = i == 0 ? Precision::fp32 : Precision::bf16;
+      RevStack stack(params, "stack", config);
+      params.init_uniform(0.5f, 3);
+      // Zero inputs project to the bias exactly in either precision: the states then differ
+      // only through the recurrent products.
+      RandomInput x(steps, rows, input, 9);
+      std::fill(x.x().begin(), x.x().end(), 0.0f);
+      stack.forward({steps, rows, lengths.data()}, x, nullptr, {});
+      const Tensor& fs = stack.final_state();
+      for (int64_t j = 0; j < fs.numel(); ++j)
+        finals[i].push_back(fixed::to_float(fs.data<int64_t>()[j]));
+      Tensor state({1, rows, stack.state_width()}, DType::i64);
+      state.zero();
+      stack.infer({steps, rows, lengths.data()}, x, state, nullptr);
+      for (int64_t j = 0; j < state.numel(); ++j)
+        inferred[i].push_back(fixed::to_float(state.data<int64_t>()[j]));
+    }
+    // Training (buffered) and inference (lossy) both multiply in bf16, close to fp32.
+    for (const auto* states : {finals, inferred}) {
+      double max_diff = 0, max_value = 0;
+      for (size_t j = 0; j < states[0].size(); ++j) {
+        max_diff = std::max(max_diff, double(std::fabs(states[0][j] - states[1][j])));
+        max_value = std::max(max_value, double(std::fabs(states[0][j])));
+      }
+      EXPECT_GT(max_diff, 0.0);  // the recurrent products were bf16
+      EXPECT_LT(max_diff, 0.03 * max_value);
+    }
+  }
 }
 
 // With two threads the stack runs its 64 rows as two blocks, each through whole chunks of

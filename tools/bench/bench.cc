@@ -32,6 +32,7 @@
 
 #include "nmt/core/error.h"
 #include "nmt/core/matmul.h"
+#include "nmt/core/parallel.h"
 #include "nmt/core/runtime.h"
 #include "nmt/data/batcher.h"
 #include "nmt/data/corpus.h"
@@ -198,15 +199,41 @@ int cmd_prepare(const std::string& data, const std::string& work, int batch_size
 // operands), or oneDNN's dnnl_sgemm, the alternative nmt/core/matmul.h was chosen over.
 enum class Kernel { primitive_f32, primitive_bf16, sgemm };
 
-// Best GFLOP/s of C[M,N] = A[M,K] · op(B) over `repeats` batches of calls of at least 0.1 s.
-double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, Kernel kernel) {
-  std::vector<float> a(size_t(m * k)), b(size_t(k * n)), c(size_t(m * n));
-  std::mt19937 rng(1);
+// Best GFLOP/s of run() (2·M·N·K FLOPs a call) over `repeats` batches of calls of at least
+// 0.1 s.
+template <class Run>
+double best_gflops(int64_t m, int64_t n, int64_t k, int repeats, const Run& run) {
+  run();
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    int calls = 0;
+    const double start = now();
+    double elapsed = 0;
+    do {
+      run();
+      ++calls;
+      elapsed = now() - start;
+    } while (elapsed < 0.1);
+    best = std::max(best, 2.0 * double(m) * n * k * calls / elapsed * 1e-9);
+  }
+  return best;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (float& x : a) x = u(rng);
-  for (float& x : b) x = u(rng);
-  auto run = [&] {
-    const int64_t ldb = trans_b ? k : n;
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+// C[M,N] = A[M,K] · op(B), all M rows in one call (the OpenMP team splits it).
+double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, Kernel kernel) {
+  const std::vector<float> a = random_floats(size_t(m * k), 1);
+  const std::vector<float> b = random_floats(size_t(k * n), 2);
+  std::vector<float> c(size_t(m * n));
+  const int64_t ldb = trans_b ? k : n;
+  return best_gflops(m, n, k, repeats, [&] {
     switch (kernel) {
       case Kernel::primitive_f32:
         matmul(false, trans_b, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
@@ -219,22 +246,24 @@ double time_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, int repeats, K
                    c.data(), n);
         break;
     }
-  };
-  run();
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    // Batches of at least 0.1 s.
-    int calls = 0;
-    const double start = now();
-    double elapsed = 0;
-    do {
-      run();
-      ++calls;
-      elapsed = now() - start;
-    } while (elapsed < 0.1);
-    best = std::max(best, 2.0 * double(m) * n * k * calls / elapsed * 1e-9);
-  }
-  return best;
+  });
+}
+
+// The same product as the stacks' recurrent steps run it: B packed once (in `precision`),
+// the rows split into one block per thread, each block multiplied on its own thread.
+double time_row_blocks(int64_t m, int64_t n, int64_t k, int repeats, Precision precision) {
+  const std::vector<float> a = random_floats(size_t(m * k), 1);
+  const std::vector<float> b = random_floats(size_t(k * n), 2);
+  std::vector<float> c(size_t(m * n));
+  PackedMatrix packed;
+  packed.pack(false, k, n, b.data(), n, precision);
+  const int rows = int(m), blocks = row_blocks(rows);
+  return best_gflops(m, n, k, repeats, [&] {
+    for_each_row_block(rows, blocks, [&](const RowBlock& block) {
+      matmul_packed(block.rows, a.data() + block.first * k, k, packed,
+                    c.data() + block.first * n, n);
+    });
+  });
 }
 
 int cmd_peak(int threads, int repeats) {
@@ -262,6 +291,18 @@ int cmd_peak(int threads, int repeats) {
     peak32 = std::max(peak32, f32);
     peak16 = std::max(peak16, b16);
   }
+  // A recurrent step as the stacks run it (nmt/core/parallel.h): there bf16 pays off.
+  const double blocks32 = time_row_blocks(64, 900, 300, repeats, Precision::fp32);
+  const double blocks16 = time_row_blocks(64, 900, 300, repeats, Precision::bf16);
+  std::printf("matmul %-36s f32 %7.1f GFLOP/s   bf16 %7.1f GFLOP/s   (packed B, %d row blocks)\n",
+              "64x300x900 nn (step in row blocks)", blocks32, blocks16, row_blocks(64));
+  Json()
+      .add("kind", "matmul")
+      .add("shape", "64x300x900 nn (step in row blocks)")
+      .add("threads", threads)
+      .add("f32", blocks32)
+      .add("bf16", blocks16)
+      .print();
   Json().add("kind", "peak").add("threads", threads).add("f32", peak32).add("bf16", peak16).print();
   return 0;
 }

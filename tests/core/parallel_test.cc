@@ -11,20 +11,12 @@
 #include <vector>
 
 #include "nmt/core/matmul.h"
+#include "tests/support/test_support.h"
 
 namespace revnmt {
 namespace {
 
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : before_(omp_get_max_threads()) {
-    omp_set_num_threads(threads);
-  }
-  ~ThreadScope() { omp_set_num_threads(before_); }
-
- private:
-  int before_;
-};
+using testing::ThreadScope;
 
 TEST(RowBlocks, SplitEveryRowIntoExactlyOneNearEqualBlock) {
   for (int rows : {1, 15, 16, 31, 32, 33, 64, 100}) {

@@ -5,7 +5,6 @@
 #include "nmt/model/standard_stack.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "tests/reversible/stack_fixtures.h"
+#include "tests/support/test_support.h"
 
 namespace revnmt {
 namespace {
@@ -412,8 +412,7 @@ TEST_P(StandardInference, ThreadCountChangesNoBit) {
     std::vector<float> final_state, grads, dx, d_init, inferred;
   };
   auto run = [&](int threads) {
-    const int before = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    const testing::ThreadScope scope(threads);
     StackRun r(config, steps, rows, lengths, 31);
     r.backprop();
     Result res;
@@ -428,7 +427,6 @@ TEST_P(StandardInference, ThreadCountChangesNoBit) {
     Tensor state = r.init;
     res.inferred.resize(size_t(steps) * rows * config.hidden_size);
     r.stack->infer(r.shape(), *r.input, state, res.inferred.data());
-    omp_set_num_threads(before);
     return res;
   };
   const Result one = run(1), two = run(2);

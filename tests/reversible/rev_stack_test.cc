@@ -5,7 +5,6 @@
 #include "reversible/rev_stack.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cstring>
 #include <random>
@@ -13,6 +12,7 @@
 
 #include "reversible/fixed_point.h"
 #include "tests/reversible/stack_fixtures.h"
+#include "tests/support/test_support.h"
 
 namespace revnmt {
 namespace {
@@ -20,6 +20,7 @@ namespace {
 using testing::LinearLoss;
 using testing::random_lengths;
 using testing::RandomInput;
+using testing::ThreadScope;  // the suite runs with OMP_NUM_THREADS=1
 
 float max_forget_for_bits(int bits) { return bits == 0 ? 1.0f : 1.0f - std::ldexp(1.0f, -bits); }
 
@@ -52,18 +53,6 @@ struct ReversalCase {
   int rows = 8;
   int hidden = 8;
   int threads = 1;  // OpenMP threads of the elementwise passes and matmuls
-};
-
-// Sets the OpenMP thread count for a scope (the suite runs with OMP_NUM_THREADS=1).
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : before_(omp_get_max_threads()) {
-    omp_set_num_threads(threads);
-  }
-  ~ThreadScope() { omp_set_num_threads(before_); }
-
- private:
-  int before_;
 };
 
 class StackReversal : public ::testing::TestWithParam<ReversalCase> {};

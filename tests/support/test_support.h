@@ -1,7 +1,8 @@
 #pragma once
 // Helpers shared by the test suites: paths handed in by ctest, temporary directories,
-// running the revnmt binary.
+// running the revnmt binary, thread counts.
 
+#include <omp.h>
 #include <sys/types.h>
 
 #include <string>
@@ -15,6 +16,20 @@ std::string test_data_dir();
 std::string revnmt_binary();
 // The repository's top directory.
 std::string source_dir();
+
+// OpenMP's thread count set for a scope, restored when the object dies.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : before_(omp_get_max_threads()) {
+    omp_set_num_threads(threads);
+  }
+  ~ThreadScope() { omp_set_num_threads(before_); }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int before_;
+};
 
 // A fresh empty directory, removed with its contents when the object dies.
 class TempDir {

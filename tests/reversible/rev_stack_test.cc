@@ -204,6 +204,31 @@ TEST(RevStack, StateOutOfRangeIsAnErrorNotAWrap) {
   EXPECT_GT(fixed::to_float(stack.final_state().data<int64_t>()[4]), 302.0f);
 }
 
+// The same overflow in one row of the second of two row blocks: the error is raised on the
+// worker thread and surfaces from forward(), and the stack stays usable.
+TEST(RevStack, AnOverflowInsideARowBlockIsAnError) {
+  const ThreadScope threads(2);
+  const int rows = 64, bad_row = 40, steps = 3;
+  ParameterSet params;
+  RevStackConfig config;
+  config.cell = RevCell::lstm;
+  config.input_size = 2;
+  config.hidden_size = 4;
+  config.max_forget = 1.0f;
+  RevStack stack(params, "stack", config);
+  float* bias = params.get("stack/layer0/bx").data();
+  for (int j = 0; j < 20; ++j) bias[j] = 40.0f;  // every gate saturated at 1
+  Tensor init({1, rows, 8}, DType::i64);
+  init.zero();
+  for (int u = 4; u < 8; ++u)
+    init.data<int64_t>()[bad_row * 8 + u] = fixed::kStateLimit - (int64_t(1) << 22);
+  const std::vector<int32_t> lengths(rows, steps);
+  RandomInput input(steps, rows, 2, 1);
+  EXPECT_THROW(stack.forward({steps, rows, lengths.data()}, input, &init, {}), RangeError);
+  for (int u = 4; u < 8; ++u) init.data<int64_t>()[bad_row * 8 + u] = 0;
+  EXPECT_NO_THROW(stack.forward({steps, rows, lengths.data()}, input, &init, {}));
+}
+
 TEST(RevStack, SliceOutsideInt32IsAnError) {
   ParameterSet params;
   RevStackConfig config;

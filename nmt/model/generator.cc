@@ -182,7 +182,7 @@ LossStats Generator::run(const float* h, int rows, const int32_t* targets, int32
     else
       matmul_nt(n, v, hd, hb, w, logits);
 
-      // One thread per row; per-row results are combined below in row order.
+    // One thread per row; per-row results are combined below in row order.
 #pragma omp parallel for schedule(static) if (int64_t(n) * v >= kParallelWork)
     for (int k = 0; k < n; ++k) {
       float* row = logits + int64_t(k) * v;  // [V]

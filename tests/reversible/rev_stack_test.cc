@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <tuple>
 
@@ -181,27 +182,34 @@ TEST(RevStack, NoForgettingVariantsReverseWithoutBuffers) {
   }
 }
 
-// An LSTM cell c' = z·c + f·g with z = f = g = 1 grows by one per step: near the limit
-// the next step must raise an error, never wrap (the reference's int32 wrapped at 256).
-TEST(RevStack, StateOutOfRangeIsAnErrorNotAWrap) {
-  ParameterSet params;
+// A one-layer RevLSTM (H = 4, state [h1 h2 c1 c2] of 8 values) whose every gate is
+// saturated at 1: its cells c' = z·c + f·g grow by one per step.
+std::unique_ptr<RevStack> saturated_lstm(ParameterSet& params) {
   RevStackConfig config;
   config.cell = RevCell::lstm;
   config.input_size = 2;
   config.hidden_size = 4;
   config.max_forget = 1.0f;
-  RevStack stack(params, "stack", config);
+  auto stack = std::make_unique<RevStack>(params, "stack", config);
   float* bias = params.get("stack/layer0/bx").data();
-  for (int j = 0; j < 20; ++j) bias[j] = 40.0f;  // every gate saturated at 1
+  for (int j = 0; j < 20; ++j) bias[j] = 40.0f;
+  return stack;
+}
+
+// Near the limit the next step must raise an error, never wrap (the reference's int32
+// wrapped at 256).
+TEST(RevStack, StateOutOfRangeIsAnErrorNotAWrap) {
+  ParameterSet params;
+  const auto stack = saturated_lstm(params);
   Tensor init({1, 1, 8}, DType::i64);
   for (int u = 4; u < 8; ++u) init.data<int64_t>()[u] = fixed::kStateLimit - (int64_t(1) << 22);
   const int32_t length = 3;
   RandomInput input(3, 1, 2, 1);
-  EXPECT_THROW(stack.forward({3, 1, &length}, input, &init, {}), RangeError);
+  EXPECT_THROW(stack->forward({3, 1, &length}, input, &init, {}), RangeError);
   // Far from the limit the same model runs, with cell values beyond the old int32 range.
   for (int u = 4; u < 8; ++u) init.data<int64_t>()[u] = int64_t(300) << fixed::kHiddenRadix;
-  EXPECT_NO_THROW(stack.forward({3, 1, &length}, input, &init, {}));
-  EXPECT_GT(fixed::to_float(stack.final_state().data<int64_t>()[4]), 302.0f);
+  EXPECT_NO_THROW(stack->forward({3, 1, &length}, input, &init, {}));
+  EXPECT_GT(fixed::to_float(stack->final_state().data<int64_t>()[4]), 302.0f);
 }
 
 // The same overflow in one row of the second of two row blocks: the error is raised on the
@@ -210,23 +218,16 @@ TEST(RevStack, AnOverflowInsideARowBlockIsAnError) {
   const ThreadScope threads(2);
   const int rows = 64, bad_row = 40, steps = 3;
   ParameterSet params;
-  RevStackConfig config;
-  config.cell = RevCell::lstm;
-  config.input_size = 2;
-  config.hidden_size = 4;
-  config.max_forget = 1.0f;
-  RevStack stack(params, "stack", config);
-  float* bias = params.get("stack/layer0/bx").data();
-  for (int j = 0; j < 20; ++j) bias[j] = 40.0f;  // every gate saturated at 1
+  const auto stack = saturated_lstm(params);
   Tensor init({1, rows, 8}, DType::i64);
   init.zero();
   for (int u = 4; u < 8; ++u)
     init.data<int64_t>()[bad_row * 8 + u] = fixed::kStateLimit - (int64_t(1) << 22);
   const std::vector<int32_t> lengths(rows, steps);
   RandomInput input(steps, rows, 2, 1);
-  EXPECT_THROW(stack.forward({steps, rows, lengths.data()}, input, &init, {}), RangeError);
+  EXPECT_THROW(stack->forward({steps, rows, lengths.data()}, input, &init, {}), RangeError);
   for (int u = 4; u < 8; ++u) init.data<int64_t>()[bad_row * 8 + u] = 0;
-  EXPECT_NO_THROW(stack.forward({steps, rows, lengths.data()}, input, &init, {}));
+  EXPECT_NO_THROW(stack->forward({steps, rows, lengths.data()}, input, &init, {}));
 }
 
 TEST(RevStack, SliceOutsideInt32IsAnError) {

@@ -202,7 +202,7 @@ void RevStack::forward(const SequenceShape& shape, StackInput& input, const Tens
     slices_.release();
   }
   between_layer_masks(dropout, rows);
-  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
+  pack_recurrent_weights(/*transposed=*/false);
 
   for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
     const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
@@ -307,7 +307,7 @@ void RevStack::backward(StackInput& input, OutputGradient& consumer, const Tenso
     std::memcpy(d_state.raw(), d_final->raw(), d_state.nbytes());
   }
   between_layer_masks(dropout_, rows);  // regenerated, identical to the forward's
-  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/true);
+  pack_recurrent_weights(/*transposed=*/true);
 
   for (int t0 = steps == 0 ? -1 : (steps - 1) / k * k; t0 >= 0; t0 -= k) {
     const int t1 = std::min(steps, t0 + k), n = t1 - t0;
@@ -468,7 +468,7 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
   const int blocks = row_blocks(rows);
   if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
-  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
+  pack_recurrent_weights(/*transposed=*/false);
   for (int t0 = 0; t0 < steps; t0 += config_.chunk_steps) {
     const int t1 = std::min(steps, t0 + config_.chunk_steps), n = t1 - t0;
     x_.resize(size_t(n) * rows * config_.input_size);
@@ -500,6 +500,16 @@ void RevStack::infer(const SequenceShape& shape, StackInput& input, Tensor& stat
   }
 }
 
+void RevStack::pack_recurrent_weights(bool transposed) {
+  for (auto& layer : layers_) layer->pack_recurrent(transposed);
+  infer_steps_packed_ = false;
+}
+
+void RevStack::pack_for_infer_steps() {
+  pack_recurrent_weights(/*transposed=*/false);
+  infer_steps_packed_ = true;
+}
+
 void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
   const int num_layers = config_.layers, w = state_width(), h = config_.hidden_size;
   REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
@@ -507,7 +517,7 @@ void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
   const Multiplier mode = config_.no_forgetting ? Multiplier::none : Multiplier::lossy;
   const int blocks = row_blocks(rows);
   if (block_scratch_.size() < size_t(blocks)) block_scratch_.resize(size_t(blocks));
-  for (auto& layer : layers_) layer->pack_recurrent(/*transposed=*/false);
+  if (!infer_steps_packed_) pack_recurrent_weights(/*transposed=*/false);
   const float* in = x;
   for (int l = 0; l < num_layers; ++l) {
     RevLayer& layer = *layers_[l];

@@ -74,6 +74,11 @@ class RevStack : public RecurrentStack {
 
   void infer(const SequenceShape& shape, StackInput& input, Tensor& state, float* top) override;
   void infer_step(const float* x, int rows, Tensor& state, float* top) override;
+  // Packs the recurrent weights (bf16; nothing to do in fp32) for the infer_step calls
+  // that follow, so that a decoder packs once per batch instead of at every step. Call it
+  // again after the weights change; forward, backward and infer end its effect (infer_step
+  // then packs at every call again).
+  void pack_for_infer_steps();
 
   // For tests: the saved slices [steps + 1, rows, slice_dim] (i32 for RevGRU, whose states
   // stay within ±1; i64 for RevLSTM, whose h is a leaky integrator) and the stored states of a
@@ -110,6 +115,8 @@ class RevStack : public RecurrentStack {
   void apply_row_mask(const float* in, int chunk_rows, const float* mask, int rows,
                       float* out) const;
   void between_layer_masks(const DropoutKey& key, int rows);
+  // Every layer's pack_recurrent(transposed); ends the effect of pack_for_infer_steps().
+  void pack_recurrent_weights(bool transposed);
   // Saves the block's rows of the top layer's slice after `step` (top_state: [rows_, W]).
   void save_slice(int step, const int64_t* top_state, const RowBlock& block);
   // The block's rows of the saved slice before `step` as int64 [block rows, slice_dim].
@@ -141,6 +148,7 @@ class RevStack : public RecurrentStack {
   std::vector<float> d_out_, d_x_;
   std::vector<BlockScratch> block_scratch_;
   Tensor work_state_;
+  bool infer_steps_packed_ = false;  // see pack_for_infer_steps()
 };
 
 }  // namespace revnmt

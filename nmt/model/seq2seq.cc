@@ -286,6 +286,10 @@ void Seq2Seq::encode(const Batch& batch, EncodedBatch& out) {
   encoder_->infer({ts, b, batch.src_len.data()}, encoder_input, out.state,
                   need_top ? top.data() : nullptr);
   build_context(batch, need_top ? top.data() : nullptr, nullptr, nullptr, out.context);
+  // A reversible decoder keeps its (bf16) recurrent weights packed inside its layers:
+  // pack them once for this batch's decoding steps.
+  if (auto* reversible = dynamic_cast<RevStack*>(decoder_.get()))
+    reversible->pack_for_infer_steps();
   // The weights decode_step multiplies by, packed once per batch of sources (into the
   // previous batch's buffers when nothing else holds them).
   if (!options_.pack_decode_weights) {

@@ -323,6 +323,59 @@ TEST(RevStack, Bf16RecurrentProductsStayCloseToFp32) {
   }
 }
 
+// A decoder packs its bf16 recurrent weights once per batch (pack_for_infer_steps) instead
+// of at every infer_step: the steps give the same bits either way, follow the weights
+// packed last, and pack at every step again once a sweep (here infer) has ended the
+// effect of the pack.
+TEST(RevStack, InferStepsPackedOncePerBatchGiveTheSameBits) {
+  const int steps = 8, rows = 5, input = 4, hidden = 16;
+  RandomInput x(steps, rows, input, 9);
+  RevStackConfig config;
+  config.input_size = input;
+  config.hidden_size = hidden;
+  config.layers = 2;
+  config.precision = Precision::bf16;
+  // Final states of `steps` infer_step calls from zero.
+  const auto run_steps = [&](RevStack& stack) {
+    Tensor state({2, rows, stack.state_width()}, DType::i64);
+    state.zero();
+    std::vector<float> xt(size_t(rows) * input), out(size_t(rows) * hidden);
+    for (int t = 0; t < steps; ++t) {
+      x.fill(t, t + 1, xt.data());
+      stack.infer_step(xt.data(), rows, state, out.data());
+    }
+    const int64_t* s = state.data<int64_t>();
+    return std::vector<int64_t>(s, s + state.numel());
+  };
+  const auto fresh_steps = [&](uint64_t seed) {  // a new stack, packing at every step
+    ParameterSet params;
+    RevStack stack(params, "stack", config);
+    params.init_uniform(0.5f, seed);
+    return run_steps(stack);
+  };
+
+  ParameterSet params;
+  RevStack stack(params, "stack", config);
+  params.init_uniform(0.5f, 3);
+  const std::vector<int64_t> unpacked = run_steps(stack);
+  stack.pack_for_infer_steps();
+  EXPECT_EQ(run_steps(stack), unpacked);
+
+  params.init_uniform(0.5f, 4);  // new weights, packed for the next batch
+  stack.pack_for_infer_steps();
+  const std::vector<int64_t> repacked = run_steps(stack);
+  EXPECT_NE(repacked, unpacked);
+  EXPECT_EQ(repacked, fresh_steps(4));
+
+  // A sweep ends the pack's effect: after weights change, the steps pack the new ones.
+  Tensor state({2, rows, stack.state_width()}, DType::i64);
+  state.zero();
+  const std::vector<int32_t> lengths(rows, steps);
+  stack.infer({steps, rows, lengths.data()}, x, state, nullptr);
+  params.init_uniform(0.5f, 5);
+  EXPECT_EQ(run_steps(stack), fresh_steps(5));
+}
+
 // With two threads the stack runs its 64 rows as two blocks, each through whole chunks of
 // steps on its own thread with its own spill stacks (nmt/core/parallel.h); each row depends
 // only on its own inputs, so one and two threads give the same final states and gradients,

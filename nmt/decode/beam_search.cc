@@ -48,24 +48,33 @@ BeamSearch::BeamSearch(const SearchOptions& options) : options_(options) {
           options.max_length_offset);
 }
 
-void BeamSearch::propose(int r, const Sentence& sentence, int step, int vocab,
-                         const SpecialTokens& special) {
+void BeamSearch::propose(int r, const DecoderModel& model, const Sentence& sentence, int step,
+                         int vocab, const SpecialTokens& special) {
   const int beam = options_.beam;
-  float* lp = log_probs_.data() + int64_t(r) * vocab;  // [V]
+  float* row = scores_.data() + int64_t(r) * vocab;  // [V]
   int32_t* ids = proposal_tokens_.data() + int64_t(r) * beam;
   float* values = proposal_values_.data() + int64_t(r) * beam;
   const int budget = beam - int(sentence.finished.size());
+  const LogSoftmaxNormalizer normalizer = model.finish_row(row);
+  // A row without a finite normalizer has no finite log-prob (a diverged model).
+  if (!std::isfinite(normalizer.max) || !std::isfinite(normalizer.log_sum)) {
+    proposal_count_[r] = 0;
+    return;
+  }
   if (step >= sentence.max_len) {  // only EOS may follow
-    const float v = lp[special.eos];
+    const float v = normalizer.log_prob(row[special.eos]);
     proposal_count_[r] = v > kMinusInf ? 1 : 0;
     ids[0] = special.eos;
     values[0] = v;
     return;
   }
-  if (special.bos >= 0 && special.bos < vocab) lp[special.bos] = kMinusInf;
-  if (special.pad >= 0 && special.pad < vocab) lp[special.pad] = kMinusInf;
-  if (step == 0) lp[special.eos] = kMinusInf;  // minimum length 1
-  proposal_count_[r] = top_k(lp, vocab, budget, ids, values);
+  if (special.bos >= 0 && special.bos < vocab) row[special.bos] = kMinusInf;
+  if (special.pad >= 0 && special.pad < vocab) row[special.pad] = kMinusInf;
+  if (step == 0) row[special.eos] = kMinusInf;  // minimum length 1
+  // The scores are in log-prob order: the best scores are the best log-probs.
+  const int count = top_k(row, vocab, budget, ids, values);
+  for (int c = 0; c < count; ++c) values[c] = normalizer.log_prob(values[c]);
+  proposal_count_[r] = count;
 }
 
 void BeamSearch::advance(int s, Sentence& sentence, int step, int source_steps,
@@ -188,9 +197,9 @@ std::vector<std::vector<SearchHypothesis>> BeamSearch::search(
 
   for (int step = 0, rows = n; rows > 0; ++step) {
     const int source_steps = model.source_steps();
-    log_probs_.resize(size_t(rows) * vocab);
+    scores_.resize(size_t(rows) * vocab);
     if (options_.unk_positions) attention_.resize(size_t(rows) * source_steps);
-    model.step(tokens_.data(), sentence_of_row_.data(), rows, log_probs_.data(),
+    model.step(tokens_.data(), sentence_of_row_.data(), rows, scores_.data(),
                options_.unk_positions ? attention_.data() : nullptr);
     ++last_steps_;
     last_rows_ += rows;
@@ -199,7 +208,8 @@ std::vector<std::vector<SearchHypothesis>> BeamSearch::search(
     proposal_values_.resize(size_t(rows) * beam);
     proposal_count_.resize(rows);
 #pragma omp parallel for schedule(static) if (int64_t(rows) * vocab >= kParallelWork)
-    for (int r = 0; r < rows; ++r) propose(r, sentences[sentence_of_row_[r]], step, vocab, special);
+    for (int r = 0; r < rows; ++r)
+      propose(r, model, sentences[sentence_of_row_[r]], step, vocab, special);
 
     next_from_.clear();
     next_tokens_.clear();

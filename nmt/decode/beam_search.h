@@ -7,7 +7,9 @@
 //
 // Per sentence and step (Marian's shrinking beam):
 //   * each live row proposes its best `budget` continuations (top_k over V, no sort of
-//     the vocabulary), budget = beam - finished hypotheses of the sentence;
+//     the vocabulary), budget = beam - finished hypotheses of the sentence; the top-k
+//     runs on the row's scores (logits), right after they are normalized and while they
+//     are in cache, and only the proposals are converted to log-probs;
 //   * the sentence keeps the `budget` best candidates by accumulated log-probability;
 //     candidates ending in EOS become finished hypotheses (no children), the others live
 //     on. So live + finished = beam until the candidates run out.
@@ -28,7 +30,7 @@
 //
 // Determinism and batch invariance: a sentence's candidates depend only on its own rows;
 // ties are broken by lower beam rank, then lower token id (row proposals rank by
-// log-prob, ties to the lower token id); finished hypotheses with equal scores keep their
+// score, ties to the lower token id); finished hypotheses with equal scores keep their
 // finishing order. Nothing depends on the other sentences, the batch size or threads.
 
 #include <cstdint>
@@ -108,8 +110,10 @@ class BeamSearch {
     std::vector<Finished> finished;
   };
 
-  // The best continuations of row r (at most its sentence's budget) into proposal_*.
-  void propose(int r, const Sentence& sentence, int step, int vocab, const SpecialTokens& special);
+  // Finishes row r's scores into log-probs and puts its best continuations (at most its
+  // sentence's budget) into proposal_*.
+  void propose(int r, const DecoderModel& model, const Sentence& sentence, int step, int vocab,
+               const SpecialTokens& special);
   // Chooses sentence s's next hypotheses from its rows' proposals; appends its new rows.
   void advance(int s, Sentence& sentence, int step, int source_steps, const SpecialTokens& special);
   bool can_stop_early(const Sentence& sentence);
@@ -121,7 +125,7 @@ class BeamSearch {
 
   // Per-batch and per-step buffers, reused.
   std::vector<Node> nodes_;
-  std::vector<float> log_probs_;          // [rows, V]
+  std::vector<float> scores_;             // [rows, V] (DecoderModel::step)
   std::vector<float> attention_;          // [rows, Ts]
   std::vector<int32_t> proposal_tokens_;  // [rows, beam]
   std::vector<float> proposal_values_;    // [rows, beam]

@@ -25,11 +25,20 @@ class DecoderModel {
   // (positions >= a sentence's length + 1 get weight 0).
   virtual int source_steps() const = 0;
   // One decoder step for `rows` rows: prev_tokens [rows], sentence_of_row [rows] (index
-  // into the batch of begin()); writes log_probs [rows, V] and, if not null, attention
+  // into the batch of begin()); writes scores [rows, V] and, if not null, attention
   // weights [rows, source_steps()]. Row r's results depend only on that row's state,
   // token and sentence (batch invariance).
+  //
+  // The scores become log-probs row by row: finish_row(row) turns row [V] into values
+  // whose order is the log-probs' and returns the normalizer that maps each value to its
+  // log-prob (normalizer.log_prob(value)). So a search finishes a row while it is in
+  // cache and converts only the entries it keeps. Safe to call for different rows at once.
   virtual void step(const int32_t* prev_tokens, const int32_t* sentence_of_row, int rows,
-                    float* log_probs, float* attention) = 0;
+                    float* scores, float* attention) = 0;
+  virtual LogSoftmaxNormalizer finish_row(float* row) const = 0;
+  // step() with every row finished and converted: log_probs [rows, V].
+  void step_log_probs(const int32_t* prev_tokens, const int32_t* sentence_of_row, int rows,
+                      float* log_probs, float* attention);
   // New row r takes the state of old row from[r] (beam reordering and compaction).
   virtual void reorder(const int32_t* from, int rows) = 0;
 };
@@ -44,8 +53,12 @@ class Seq2SeqDecoder : public DecoderModel {
   const SpecialTokens& special() const override { return model_.special(); }
   void begin(const std::vector<std::vector<int32_t>>& sources) override;
   int source_steps() const override { return encoded_.context.steps(); }
-  void step(const int32_t* prev_tokens, const int32_t* sentence_of_row, int rows, float* log_probs,
+  // Scores: the output layer's logits; finish_row adds the bias (Seq2Seq::decode_step_logits).
+  void step(const int32_t* prev_tokens, const int32_t* sentence_of_row, int rows, float* scores,
             float* attention) override;
+  LogSoftmaxNormalizer finish_row(float* row) const override {
+    return model_.finish_logits_row(row);
+  }
   void reorder(const int32_t* from, int rows) override;
 
  private:

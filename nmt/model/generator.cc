@@ -239,10 +239,9 @@ void Generator::pack(PackedMatrix& w_t, Precision precision) const {
   w_t.pack(true, hidden_, vocab_, w_->data(), hidden_, precision);  // Wᵀ [H, V]
 }
 
-void Generator::log_probs(const float* h, int rows, float* out, const PackedMatrix* w_t) const {
+void Generator::logits(const float* h, int rows, float* out, const PackedMatrix* w_t) const {
   REVNMT_CHECK(rows >= 0, "generator rows ", rows);
   const int hd = hidden_, v = vocab_;
-  const float* bias = b_->data();  // [V]
   // out [R, V] = h [R, H] · Wᵀ [H, V]
   if (w_t != nullptr) {
     REVNMT_CHECK(w_t->k() == hd && w_t->n() == v, "packed output layer of another shape");
@@ -250,13 +249,27 @@ void Generator::log_probs(const float* h, int rows, float* out, const PackedMatr
   } else {
     matmul_nt(rows, v, hd, h, w_->data(), out);
   }
+}
+
+LogSoftmaxNormalizer Generator::normalize_row(float* row) const {
+  const int v = vocab_;
+  const float max = add_bias_and_max(row, b_->data(), v);
+  const RowSums sums = exp_sums<false, false>(row, v, max);
+  return {max, float(std::log(sums.exp))};
+}
+
+void Generator::log_probs(const float* h, int rows, float* out, const PackedMatrix* w_t) const {
+  logits(h, rows, out, w_t);
+  logits_to_log_probs(out, rows);
+}
+
+void Generator::logits_to_log_probs(float* out, int rows) const {
+  const int v = vocab_;
 #pragma omp parallel for schedule(static) if (int64_t(rows) * v >= kParallelWork)
   for (int r = 0; r < rows; ++r) {
     float* row = out + int64_t(r) * v;  // [V]
-    const float max = add_bias_and_max(row, bias, v);
-    const RowSums sums = exp_sums<false, false>(row, v, max);
-    const float log_sum = float(std::log(sums.exp));
-    for (int j = 0; j < v; ++j) row[j] = (row[j] - max) - log_sum;  // [V]
+    const LogSoftmaxNormalizer normalizer = normalize_row(row);
+    for (int j = 0; j < v; ++j) row[j] = normalizer.log_prob(row[j]);  // [V]
   }
 }
 

@@ -38,6 +38,15 @@ struct LossStats {
   double perplexity() const { return tokens > 0 ? std::exp(nll / double(tokens)) : 1.0; }
 };
 
+// The log-softmax of a row of logits l (bias added) as two numbers:
+// log p_v = (l_v - max) - log_sum, so that a search converts only the entries it keeps.
+// The default {0, 0} leaves values that are log-probs already unchanged.
+struct LogSoftmaxNormalizer {
+  float max = 0;
+  float log_sum = 0;
+  float log_prob(float logit) const { return (logit - max) - log_sum; }
+};
+
 class Generator {
  public:
   static constexpr int kBlockRows = 256;
@@ -84,6 +93,15 @@ class Generator {
   // out [R, V] = log_softmax(h · Wᵀ + b), for decoding. Thread-safe. With `w_t` (from
   // pack()), the product reads the packed weights (faster, above all for few rows).
   void log_probs(const float* h, int rows, float* out, const PackedMatrix* w_t = nullptr) const;
+
+  // The same in two parts, so that a search can finish each row while it is in cache and
+  // look at a few of its entries only: logits writes out [R, V] = h · Wᵀ; normalize_row
+  // adds the bias to one row [V] and returns its normalizer. The log-prob of entry v is
+  // then normalizer.log_prob(row[v]), bit for bit what log_probs writes.
+  void logits(const float* h, int rows, float* out, const PackedMatrix* w_t = nullptr) const;
+  LogSoftmaxNormalizer normalize_row(float* row) const;
+  // out [R, V]: logits in, log-probs out (normalize_row and log_prob for every entry).
+  void logits_to_log_probs(float* out, int rows) const;
   // Wᵀ [H, V] packed for log_probs, in `precision`; pack again after the weights change.
   void pack(PackedMatrix& w_t, Precision precision) const;
 

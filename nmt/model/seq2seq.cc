@@ -310,6 +310,13 @@ void Seq2Seq::encode(const Batch& batch, EncodedBatch& out) {
 void Seq2Seq::decode_step(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,
                           const int32_t* sentence_of_row, int rows, float* log_probs,
                           float* attention) {
+  decode_step_logits(encoded, state, prev_tokens, sentence_of_row, rows, log_probs, attention);
+  generator_->logits_to_log_probs(log_probs, rows);
+}
+
+void Seq2Seq::decode_step_logits(const EncodedBatch& encoded, Tensor& state,
+                                 const int32_t* prev_tokens, const int32_t* sentence_of_row,
+                                 int rows, float* logits, float* attention) {
   const int e = config_.emb_size, h = config_.hidden_size;
   const DecodeWeights* weights = encoded.weights.get();
   buffer_.resize(size_t(rows) * e);  // [R, E]
@@ -323,8 +330,8 @@ void Seq2Seq::decode_step(const EncodedBatch& encoded, Tensor& state, const int3
   attn_h_.resize(size_t(rows) * h);  // [R, H]
   attention_->forward(top_.data(), rows, sentence_of_row, encoded.context.view(), decode_tape_,
                       attn_h_.data(), attention, weights != nullptr ? &weights->attention : nullptr);
-  generator_->log_probs(attn_h_.data(), rows, log_probs,
-                        weights != nullptr ? &weights->generator : nullptr);
+  generator_->logits(attn_h_.data(), rows, logits,
+                     weights != nullptr ? &weights->generator : nullptr);
 }
 
 void Seq2Seq::gather_rows(const Tensor& state, const int32_t* from, int rows, Tensor& out) {

@@ -118,6 +118,15 @@ class Seq2Seq {
   // [rows, V] and, if not null, attention weights [rows, Ts].
   void decode_step(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,
                    const int32_t* sentence_of_row, int rows, float* log_probs, float* attention);
+  // The same step writing the output layer's logits [rows, V] without the bias; each row
+  // becomes log-probs through finish_logits_row (Generator::normalize_row), which a search
+  // calls row by row while the row is still in cache.
+  void decode_step_logits(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,
+                          const int32_t* sentence_of_row, int rows, float* logits,
+                          float* attention);
+  LogSoftmaxNormalizer finish_logits_row(float* row) const {
+    return generator_->normalize_row(row);
+  }
   // state [L, R, W] -> out [L, rows, W] with out[:, r] = state[:, from[r]] (beam reordering).
   static void gather_rows(const Tensor& state, const int32_t* from, int rows, Tensor& out);
 

@@ -105,7 +105,7 @@ TEST(BeamSearch, BeamOneIsGreedy) {
       int32_t prev = Vocab::kBosId, sentence = 0;
       std::vector<float> lp(10);
       for (int t = 0;; ++t) {
-        walker.step(&prev, &sentence, 1, lp.data(), nullptr);
+        walker.step_log_probs(&prev, &sentence, 1, lp.data(), nullptr);
         int best = -1;
         for (int v = 0; v < 10; ++v) {
           if (v == Vocab::kBosId || v == Vocab::kPadId || (t == 0 && v == Vocab::kEosId)) continue;
@@ -261,7 +261,7 @@ TEST(BeamSearch, UnkSourcePositions) {
       int32_t prev = Vocab::kBosId, sentence = 0;
       std::vector<float> lp(6), attention(replay.source_steps());
       for (size_t i = 0; i < hyp.tokens.size(); ++i) {
-        replay.step(&prev, &sentence, 1, lp.data(), attention.data());
+        replay.step_log_probs(&prev, &sentence, 1, lp.data(), attention.data());
         const int source_tokens = int(sources[s].size());
         if (hyp.tokens[i] == Vocab::kUnkId) {
           ++unks;
@@ -290,11 +290,26 @@ class NanModel : public TableModel {
   }
 };
 
+// Finite scores but no finite normalizer (a row whose exponentials overflowed): no
+// log-prob is finite, so nothing is proposed, as with NaN scores.
+class NanNormalizerModel : public TableModel {
+ public:
+  using TableModel::TableModel;
+  LogSoftmaxNormalizer finish_row(float*) const override { return {0.0f, std::nanf("")}; }
+};
+
 TEST(BeamSearch, NonFiniteLogProbsTerminate) {
-  NanModel model(6, 1);
-  const auto lists = BeamSearch(tiny_options(3, 2, 1.0f)).search(model, {{4}, {5, 4}});
-  ASSERT_EQ(lists.size(), 2u);
-  for (const auto& list : lists) EXPECT_EQ(list.size(), 1u);
+  NanModel nan_scores(6, 1);
+  NanNormalizerModel nan_normalizer(6, 1);
+  for (DecoderModel* model : std::vector<DecoderModel*>{&nan_scores, &nan_normalizer}) {
+    const auto lists = BeamSearch(tiny_options(3, 2, 1.0f)).search(*model, {{4}, {5, 4}});
+    ASSERT_EQ(lists.size(), 2u);
+    for (const auto& list : lists) {
+      ASSERT_EQ(list.size(), 1u);
+      EXPECT_TRUE(list[0].tokens.empty());  // nothing could follow BOS
+      EXPECT_EQ(list[0].log_prob, 0.0f);
+    }
+  }
 }
 
 TEST(BeamSearch, OptionsAreValidated) {

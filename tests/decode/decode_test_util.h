@@ -55,6 +55,8 @@ class TableModel : public DecoderModel {
   }
   int source_steps() const override { return steps_; }
 
+  // Writes log-probs as the scores: finish_row leaves them as they are.
+  LogSoftmaxNormalizer finish_row(float*) const override { return {}; }
   void step(const int32_t* prev_tokens, const int32_t* sentence_of_row, int rows, float* log_probs,
             float* attention) override {
     EXPECT_EQ(size_t(rows), history_.size());
@@ -141,7 +143,7 @@ inline std::vector<SearchHypothesis> exhaustive(DecoderModel& model,
     for (int r = 0; r < n; ++r)
       prev[r] = rows[r].tokens.empty() ? special.bos : rows[r].tokens.back();
     lp.assign(size_t(n) * vocab, 0.0f);
-    model.step(prev.data(), sentence.data(), n, lp.data(), nullptr);
+    model.step_log_probs(prev.data(), sentence.data(), n, lp.data(), nullptr);
     std::vector<Prefix> next;
     std::vector<int32_t> from;
     for (int r = 0; r < n; ++r)

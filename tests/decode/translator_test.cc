@@ -178,7 +178,7 @@ TEST(Translator, ReplaceUnkCopiesTheMostAttendedSourcePiece) {
   std::string expected;
   for (size_t t = 0; t < hyp.tokens.size(); ++t) {
     ASSERT_EQ(hyp.tokens[t], vocab.unk_id());
-    decoder.step(&prev, &sentence, 1, lp.data(), attention.data());
+    decoder.step_log_probs(&prev, &sentence, 1, lp.data(), attention.data());
     const int best = int(std::max_element(attention.begin(), attention.begin() + ids.size()) -
                          attention.begin());
     expected += pieces[best];

@@ -115,6 +115,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
                    [&](size_t a, size_t b) { return sources[a].size() > sources[b].size(); });
 
   const int64_t padded_budget = int64_t(options_.batch) * kPaddedTokensPerSentence;
+  const Seq2Seq::FixedDecodeWeights fixed(model_);  // packed once for all the batches
   std::vector<std::vector<int32_t>> batch;
   for (size_t begin = 0; begin < order.size();) {
     // Sorted by decreasing length: the first sentence sets the padded length.

@@ -286,16 +286,23 @@ void Seq2Seq::encode(const Batch& batch, EncodedBatch& out) {
   encoder_->infer({ts, b, batch.src_len.data()}, encoder_input, out.state,
                   need_top ? top.data() : nullptr);
   build_context(batch, need_top ? top.data() : nullptr, nullptr, nullptr, out.context);
-  // A reversible decoder keeps its (bf16) recurrent weights packed inside its layers:
-  // pack them once for this batch's decoding steps.
+  pack_decode_weights(out);
+}
+
+void Seq2Seq::pack_decode_weights(EncodedBatch& out) {
+  if (fixed_weights_packed_) {  // earlier in this FixedDecodeWeights scope
+    out.weights = fixed_decode_weights_;
+    return;
+  }
+  fixed_weights_packed_ = decode_weights_fixed_;
+  // A reversible decoder keeps its (bf16) recurrent weights packed inside its layers.
   if (auto* reversible = dynamic_cast<RevStack*>(decoder_.get()))
     reversible->pack_for_infer_steps();
-  // The weights decode_step multiplies by, packed once per batch of sources (into the
-  // previous batch's buffers when nothing else holds them).
   if (!options_.pack_decode_weights) {
     out.weights.reset();
     return;
   }
+  // Into the previous batch's buffers when nothing else holds them.
   if (out.weights == nullptr || out.weights.use_count() > 1)
     out.weights = std::make_shared<DecodeWeights>();
   DecodeWeights& weights = *out.weights;
@@ -305,6 +312,7 @@ void Seq2Seq::encode(const Batch& batch, EncodedBatch& out) {
     standard->pack(weights.decoder);
     weights.standard_decoder = true;
   }
+  if (decode_weights_fixed_) fixed_decode_weights_ = out.weights;
 }
 
 void Seq2Seq::decode_step(const EncodedBatch& encoded, Tensor& state, const int32_t* prev_tokens,

@@ -111,8 +111,30 @@ class Seq2Seq {
   LossStats evaluate(const Batch& batch);
 
   // --- decoding ---
-  // Encodes batch.src / batch.src_len (targets are not used).
+  // Encodes batch.src / batch.src_len (targets are not used), with the decoding weights
+  // packed from the current weights: at every call, or once per FixedDecodeWeights scope.
   void encode(const Batch& batch, EncodedBatch& out);
+
+  // While one of these lives the weights do not change (a translation of many batches):
+  // encode() packs the decoding weights at its first call and later batches share them.
+  // Without a scope every encode() packs again, so it always sees the current weights.
+  class FixedDecodeWeights {
+   public:
+    explicit FixedDecodeWeights(Seq2Seq& model) : model_(model) {
+      model_.decode_weights_fixed_ = true;
+      model_.fixed_weights_packed_ = false;
+    }
+    ~FixedDecodeWeights() {
+      model_.decode_weights_fixed_ = model_.fixed_weights_packed_ = false;
+      model_.fixed_decode_weights_.reset();
+    }
+    FixedDecodeWeights(const FixedDecodeWeights&) = delete;
+    FixedDecodeWeights& operator=(const FixedDecodeWeights&) = delete;
+
+   private:
+    Seq2Seq& model_;
+  };
+
   // One decoder step for `rows` hypotheses: state [L, rows, W] (updated), prev_tokens
   // [rows], sentence_of_row [rows] (index into the encoded batch); writes log_probs
   // [rows, V] and, if not null, attention weights [rows, Ts].
@@ -140,6 +162,8 @@ class Seq2Seq {
   void build_context(const Batch& batch, const float* top, const float* src_mask,
                      const float* slice_mask, ContextStore& store);
   void masks(const Batch& batch, const DropoutKey& dropout);
+  // The weights decode_step multiplies by, into out.weights (see FixedDecodeWeights).
+  void pack_decode_weights(EncodedBatch& out);
   StepResult run_forward(const Batch& batch, const DropoutKey& dropout);
 
   ModelConfig config_;
@@ -152,6 +176,11 @@ class Seq2Seq {
   std::unique_ptr<GlobalAttention> attention_;
   std::unique_ptr<Generator> generator_;
   Seq2SeqOptions options_;
+
+  // FixedDecodeWeights: inside a scope, and packed by its first encode().
+  bool decode_weights_fixed_ = false;
+  bool fixed_weights_packed_ = false;
+  std::shared_ptr<DecodeWeights> fixed_decode_weights_;
 
   // Per-batch scratch, reused.
   std::vector<float> src_mask_, tgt_mask_, query_mask_, slice_mask_;  // locked dropout masks

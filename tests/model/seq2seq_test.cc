@@ -279,6 +279,57 @@ TEST(Seq2Seq, PackedDecodeWeightsMatchPlainOnes) {
   }
 }
 
+// Inside a FixedDecodeWeights scope (a translation) every batch shares the weights the
+// first encode() packed, with the same log-probabilities as packing per batch; after the
+// scope, encode() packs the current weights again.
+TEST(Seq2Seq, FixedDecodeWeightsArePackedOncePerScope) {
+  for (CellType cell : {CellType::gru, CellType::revgru}) {
+    SCOPED_TRACE(to_string(cell));
+    ModelConfig config = tiny_config(cell, ContextType::slice_emb, 2);
+    Seq2SeqOptions options;
+    options.precision = Precision::bf16;  // the reversible decoder packs its recurrent weights
+    const Batch first = whole_corpus_batch(tiny_corpus(4, 5));
+    const Batch second = whole_corpus_batch(tiny_corpus(3, 9));
+    // Log-probs of three decoding steps.
+    const auto decode = [](Seq2Seq& model, EncodedBatch& encoded, int rows) {
+      std::vector<int32_t> prev(rows, 1), sentence(rows);
+      for (int r = 0; r < rows; ++r) sentence[r] = r;
+      std::vector<float> all, lp(size_t(rows) * kVocab);
+      for (int step = 0; step < 3; ++step) {
+        model.decode_step(encoded, encoded.state, prev.data(), sentence.data(), rows, lp.data(),
+                          nullptr);
+        all.insert(all.end(), lp.begin(), lp.end());
+        for (auto& p : prev) p = 4 + step;
+      }
+      return all;
+    };
+    const auto per_batch = [&](uint64_t seed, const Batch& batch) {
+      Seq2Seq fresh(config, kVocab, kVocab, SpecialTokens{}, options);
+      fresh.initialize(seed);
+      EncodedBatch encoded;
+      fresh.encode(batch, encoded);
+      return decode(fresh, encoded, batch.rows);
+    };
+
+    Seq2Seq model(config, kVocab, kVocab, SpecialTokens{}, options);
+    model.initialize(8);
+    {
+      const Seq2Seq::FixedDecodeWeights fixed(model);
+      EncodedBatch a, b;
+      model.encode(first, a);
+      model.encode(second, b);
+      ASSERT_NE(a.weights, nullptr);
+      EXPECT_EQ(a.weights.get(), b.weights.get());  // packed once
+      EXPECT_EQ(decode(model, a, first.rows), per_batch(8, first));
+      EXPECT_EQ(decode(model, b, second.rows), per_batch(8, second));
+    }
+    model.initialize(9);  // new weights after the scope: packed again
+    EncodedBatch c;
+    model.encode(second, c);
+    EXPECT_EQ(decode(model, c, second.rows), per_batch(9, second));
+  }
+}
+
 // bf16 input projections, recurrent products, attention and output layer: the loss and the
 // gradients stay close to fp32's
 // (same parameters, same dropout).

@@ -51,7 +51,8 @@ struct StepResult {
 };
 
 // The decoder-side weights packed for decode_step (PackedMatrix: faster products with the
-// few rows of a decoding step); encode() packs them from the current weights.
+// few rows of a decoding step); encode() packs them from the current weights, once per
+// batch or once per FixedDecodeWeights scope.
 // Every product of a decoding step is in the model's precision, as in training.
 struct DecodeWeights {
   PackedMatrix generator;     // Wᵀ [H, V]
@@ -78,7 +79,7 @@ struct Seq2SeqOptions {
   // and the output layer (nmt/core/matmul.h). bf16 rounds the operands (f32 accumulation);
   // the recurrent weight gradients stay fp32 products.
   Precision precision = Precision::fp32;
-  // Decoding multiplies by weights packed once per batch (EncodedBatch::weights); false
+  // Decoding multiplies by packed weights (EncodedBatch::weights, see encode()); false
   // multiplies by the plain weights (to measure what packing buys).
   bool pack_decode_weights = true;
 };

@@ -311,6 +311,8 @@ void Seq2Seq::pack_decode_weights(EncodedBatch& out) {
   if (const auto* standard = dynamic_cast<const StandardStack*>(decoder_.get())) {
     standard->pack(weights.decoder);
     weights.standard_decoder = true;
+    weights.token_projections.slot.assign(size_t(tgt_vocab()), -1);
+    weights.token_projections.rows.clear();
   }
   if (decode_weights_fixed_) fixed_decode_weights_ = out.weights;
 }
@@ -326,20 +328,54 @@ void Seq2Seq::decode_step_logits(const EncodedBatch& encoded, Tensor& state,
                                  const int32_t* prev_tokens, const int32_t* sentence_of_row,
                                  int rows, float* logits, float* attention) {
   const int e = config_.emb_size, h = config_.hidden_size;
-  const DecodeWeights* weights = encoded.weights.get();
-  buffer_.resize(size_t(rows) * e);  // [R, E]
-  tgt_embedding_->lookup(prev_tokens, rows, buffer_.data());
+  DecodeWeights* weights = encoded.weights.get();
   top_.resize(size_t(rows) * h);  // [R, H]
-  if (weights != nullptr && weights->standard_decoder)
-    static_cast<StandardStack&>(*decoder_).infer_step(buffer_.data(), rows, state, top_.data(),
-                                                      &weights->decoder);
-  else
-    decoder_->infer_step(buffer_.data(), rows, state, top_.data());
+  if (weights != nullptr && weights->standard_decoder && options_.cache_token_projections) {
+    const float* projections = token_projections(*weights, prev_tokens, rows);
+    static_cast<StandardStack&>(*decoder_).infer_step(nullptr, rows, state, top_.data(),
+                                                      &weights->decoder, projections);
+  } else {
+    buffer_.resize(size_t(rows) * e);  // [R, E]
+    tgt_embedding_->lookup(prev_tokens, rows, buffer_.data());
+    if (weights != nullptr && weights->standard_decoder)
+      static_cast<StandardStack&>(*decoder_).infer_step(buffer_.data(), rows, state, top_.data(),
+                                                        &weights->decoder);
+    else
+      decoder_->infer_step(buffer_.data(), rows, state, top_.data());
+  }
   attn_h_.resize(size_t(rows) * h);  // [R, H]
   attention_->forward(top_.data(), rows, sentence_of_row, encoded.context.view(), decode_tape_,
                       attn_h_.data(), attention, weights != nullptr ? &weights->attention : nullptr);
   generator_->logits(attn_h_.data(), rows, logits,
                      weights != nullptr ? &weights->generator : nullptr);
+}
+
+const float* Seq2Seq::token_projections(DecodeWeights& weights, const int32_t* tokens, int rows) {
+  const auto& decoder = static_cast<const StandardStack&>(*decoder_);
+  const int gw = decoder.gate_width(), vocab = tgt_vocab();
+  DecodeWeights::TokenProjections& cache = weights.token_projections;
+  int seen = int(cache.rows.size() / size_t(gw));
+  new_tokens_.clear();
+  for (int r = 0; r < rows; ++r) {
+    const int32_t token = tokens[r];
+    REVNMT_CHECK(token >= 0 && token < vocab, "decoder input token ", token);
+    if (cache.slot[token] >= 0) continue;
+    cache.slot[token] = seen + int(new_tokens_.size());
+    new_tokens_.push_back(token);
+  }
+  if (!new_tokens_.empty()) {  // their rows [n, G·H] = embeddings [n, E] · Wx
+    const int n = int(new_tokens_.size());
+    buffer_.resize(size_t(n) * config_.emb_size);
+    tgt_embedding_->lookup(new_tokens_.data(), n, buffer_.data());
+    cache.rows.resize(size_t(seen + n) * gw);
+    decoder.project_input(buffer_.data(), n, cache.rows.data() + int64_t(seen) * gw,
+                          weights.decoder);
+  }
+  step_projections_.resize(size_t(rows) * gw);  // [R, G·H]
+  for (int r = 0; r < rows; ++r)
+    std::memcpy(step_projections_.data() + int64_t(r) * gw,
+                cache.rows.data() + int64_t(cache.slot[tokens[r]]) * gw, sizeof(float) * gw);
+  return step_projections_.data();
 }
 
 void Seq2Seq::gather_rows(const Tensor& state, const int32_t* from, int rows, Tensor& out) {

@@ -143,6 +143,12 @@ void StandardStack::project(const Layer& layer, const float* x, int64_t rows, fl
     matmul_nn(rows, gate_width(), layer.input_size, x, layer.wx->data(), p);
 }
 
+void StandardStack::project_input(const float* x, int rows, float* p,
+                                  const PackedStack& packed) const {
+  REVNMT_CHECK(!packed.wx.empty(), "packed weights of another stack");
+  project(layers_[0], x, rows, p, &packed.wx[0]);
+}
+
 void StandardStack::pack(PackedStack& packed) const {
   const int gw = gate_width(), h = config_.hidden_size;
   packed.wx.resize(layers_.size());
@@ -520,7 +526,7 @@ void StandardStack::infer(const SequenceShape& shape, StackInput& input, Tensor&
 }
 
 void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* top,
-                               const PackedStack* packed) {
+                               const PackedStack* packed, const float* first_projection) {
   const int num_layers = config_.layers, w = state_width(), h = config_.hidden_size;
   const int gw = gate_width();
   REVNMT_CHECK(state.dtype() == DType::f32 && state.numel() == int64_t(num_layers) * rows * w,
@@ -538,17 +544,21 @@ void StandardStack::infer_step(const float* x, int rows, Tensor& state, float* t
   const float* in = x;
   for (int l = 0; l < num_layers; ++l) {
     const Layer& layer = layers_[l];
-    project(layer, in, rows, p_.data(),
-            packed != nullptr ? &packed->wx[l]
-            : bf16            ? &wx_packed_[l]
-                              : nullptr);
+    const float* p = p_.data();  // [rows, G·H]
+    if (l == 0 && first_projection != nullptr)
+      p = first_projection;
+    else
+      project(layer, in, rows, p_.data(),
+              packed != nullptr ? &packed->wx[l]
+              : bf16            ? &wx_packed_[l]
+                                : nullptr);
     float* s = state.data<float>() + int64_t(l) * rows * w;
     const PackedMatrix* wh_packed = packed != nullptr ? &packed->wh[l]
                                     : bf16            ? &wh_packed_[l]
                                                       : nullptr;
     for_each_row_block(rows, row_blocks(rows), [&](const RowBlock& block) {
       const int64_t first = block.first;
-      step_forward(layer, p_.data() + first * gw, active_.data() + first, block.rows, s + first * w,
+      step_forward(layer, p + first * gw, active_.data() + first, block.rows, s + first * w,
                    s + first * w, gate_scratch_.data() + first * stored_gate_width(),
                    a_.data() + first * gw, wh_packed);
     });

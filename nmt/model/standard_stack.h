@@ -85,9 +85,15 @@ class StandardStack : public RecurrentStack {
   void infer_step(const float* x, int rows, Tensor& state, float* top) override {
     infer_step(x, rows, state, top, nullptr);
   }
-  // The same multiplying by packed weights (from pack()) when `packed` is not null.
-  void infer_step(const float* x, int rows, Tensor& state, float* top, const PackedStack* packed);
+  // The same multiplying by packed weights (from pack()) when `packed` is not null; with
+  // `first_projection` [rows, G·H] (project_input of x, possibly computed earlier), the
+  // first layer reads it instead of multiplying x (which is then not read).
+  void infer_step(const float* x, int rows, Tensor& state, float* top, const PackedStack* packed,
+                  const float* first_projection = nullptr);
   void pack(PackedStack& packed) const;
+  // The first layer's input projection p [rows, G·H] = x [rows, I] · Wx, multiplied as
+  // infer_step multiplies it with `packed`; each row depends only on its own x row.
+  void project_input(const float* x, int rows, float* p, const PackedStack& packed) const;
 
   // What forward() stored for a layer (valid until backward() frees it): the states
   // [steps + 1, rows, state_width] (index t = before step t) and the gates

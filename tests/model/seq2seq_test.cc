@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "nmt/data/batcher.h"
@@ -327,6 +328,51 @@ TEST(Seq2Seq, FixedDecodeWeightsArePackedOncePerScope) {
     EncodedBatch c;
     model.encode(second, c);
     EXPECT_EQ(decode(model, c, second.rows), per_batch(9, second));
+  }
+}
+
+// A standard decoder looks up the first layer's input projection of each token, computed
+// at the token's first use and kept for later steps and batches: the log-probabilities are
+// bit for bit those of multiplying every step's input, and only the tokens read so far
+// have a row.
+TEST(Seq2Seq, TokenProjectionsChangeNoBit) {
+  for (Precision precision : {Precision::fp32, Precision::bf16})
+  for (CellType cell : {CellType::gru, CellType::lstm}) {
+    SCOPED_TRACE(to_string(cell) + " " + precision_name(precision));
+    ModelConfig config = tiny_config(cell, ContextType::slice_emb, 2);
+    Seq2SeqOptions cached, multiplied;
+    cached.precision = multiplied.precision = precision;
+    multiplied.cache_token_projections = false;
+    Seq2Seq a(config, kVocab, kVocab, SpecialTokens{}, cached);
+    Seq2Seq b(config, kVocab, kVocab, SpecialTokens{}, multiplied);
+    a.initialize(11);
+    b.initialize(11);
+    const Seq2Seq::FixedDecodeWeights fixed_a(a), fixed_b(b);
+    // Steps whose rows repeat tokens, meet new ones and come back to earlier ones.
+    const std::vector<std::vector<int32_t>> steps = {
+        {1, 1, 1, 1}, {5, 6, 5, 7}, {7, 5, 8, 8}, {1, 0, 6, 4}};
+    std::set<int32_t> seen;
+    for (int batch_seed : {5, 9}) {  // two batches in one scope: rows carry over
+      const Batch batch = whole_corpus_batch(tiny_corpus(4, batch_seed));
+      EncodedBatch ea, eb;
+      a.encode(batch, ea);
+      b.encode(batch, eb);
+      const int rows = batch.rows;
+      std::vector<int32_t> sentence(rows), prev(rows);
+      for (int r = 0; r < rows; ++r) sentence[r] = r;
+      std::vector<float> la(size_t(rows) * kVocab), lb(la.size());
+      for (const auto& pattern : steps) {
+        for (int r = 0; r < rows; ++r) prev[r] = pattern[r % pattern.size()];
+        a.decode_step(ea, ea.state, prev.data(), sentence.data(), rows, la.data(), nullptr);
+        b.decode_step(eb, eb.state, prev.data(), sentence.data(), rows, lb.data(), nullptr);
+        ASSERT_EQ(std::memcmp(la.data(), lb.data(), sizeof(float) * la.size()), 0);
+        seen.insert(prev.begin(), prev.end());
+        const auto& cache = ea.weights->token_projections;
+        const size_t gw = size_t(cell == CellType::lstm ? 4 : 3) * config.hidden_size;
+        EXPECT_EQ(cache.rows.size(), seen.size() * gw);
+        EXPECT_TRUE(eb.weights->token_projections.rows.empty());
+      }
+    }
   }
 }
 

@@ -510,7 +510,8 @@ void RevStack::pack_for_infer_steps() {
   infer_steps_packed_ = true;
 }
 
-void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
+void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top,
+                          const float* first_projection) {
   const int num_layers = config_.layers, w = state_width(), h = config_.hidden_size;
   REVNMT_CHECK(state.dtype() == DType::i64 && state.numel() == int64_t(num_layers) * rows * w,
                "inference state ", state.shape().str());
@@ -522,15 +523,21 @@ void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top) {
   for (int l = 0; l < num_layers; ++l) {
     RevLayer& layer = *layers_[l];
     const int pw = layer.projection_width();
-    p_.resize(size_t(rows) * pw);
-    layer.project(in, rows, p_.data());
+    const float* p = p_.data();  // [rows, pw]
+    if (l == 0 && first_projection != nullptr) {
+      p = first_projection;
+    } else {
+      p_.resize(size_t(rows) * pw);
+      layer.project(in, rows, p_.data());
+      p = p_.data();
+    }
     int64_t* s = state.data<int64_t>() + int64_t(l) * rows * w;
     float* out = l + 1 < num_layers ? (y_.resize(size_t(rows) * h), y_.data()) : top;
     for_each_row_block(rows, blocks, [&](const RowBlock& block) {
       uint8_t* active = block_active(block);
       std::fill(active, active + block.rows, uint8_t(1));
       int64_t* block_state = s + int64_t(block.first) * w;
-      layer.step_forward(p_.data() + int64_t(block.first) * pw, active, block.rows, block_state,
+      layer.step_forward(p + int64_t(block.first) * pw, active, block.rows, block_state,
                          mode, StepBuffers{});
       if (out != nullptr)
         layer_output(block_state, block.rows, nullptr, out + int64_t(block.first) * h);

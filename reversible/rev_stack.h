@@ -73,7 +73,18 @@ class RevStack : public RecurrentStack {
   MemoryLedger ledger() const override;
 
   void infer(const SequenceShape& shape, StackInput& input, Tensor& state, float* top) override;
-  void infer_step(const float* x, int rows, Tensor& state, float* top) override;
+  void infer_step(const float* x, int rows, Tensor& state, float* top) override {
+    infer_step(x, rows, state, top, nullptr);
+  }
+  // The same with the first layer's projection given when `first_projection` is not null
+  // ([rows, input_projection_width()], project_input of x, possibly computed earlier; x
+  // is then not read).
+  void infer_step(const float* x, int rows, Tensor& state, float* top,
+                  const float* first_projection);
+  // The first layer's input projection p [rows, input_projection_width()] = x · Wx + bx,
+  // as the steps compute it; each row depends only on its own x row.
+  int input_projection_width() const { return layers_[0]->projection_width(); }
+  void project_input(const float* x, int rows, float* p) const { layers_[0]->project(x, rows, p); }
   // Packs the recurrent weights (bf16; nothing to do in fp32) for the infer_step calls
   // that follow, so that a decoder packs once per batch instead of at every step. Call it
   // again after the weights change; forward, backward and infer end its effect (infer_step

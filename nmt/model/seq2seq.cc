@@ -311,9 +311,9 @@ void Seq2Seq::pack_decode_weights(EncodedBatch& out) {
   if (const auto* standard = dynamic_cast<const StandardStack*>(decoder_.get())) {
     standard->pack(weights.decoder);
     weights.standard_decoder = true;
-    weights.token_projections.slot.assign(size_t(tgt_vocab()), -1);
-    weights.token_projections.rows.clear();
   }
+  weights.token_projections.slot.assign(size_t(tgt_vocab()), -1);
+  weights.token_projections.rows.clear();
   if (decode_weights_fixed_) fixed_decode_weights_ = out.weights;
 }
 
@@ -329,20 +329,22 @@ void Seq2Seq::decode_step_logits(const EncodedBatch& encoded, Tensor& state,
                                  int rows, float* logits, float* attention) {
   const int e = config_.emb_size, h = config_.hidden_size;
   DecodeWeights* weights = encoded.weights.get();
-  top_.resize(size_t(rows) * h);  // [R, H]
-  if (weights != nullptr && weights->standard_decoder && options_.cache_token_projections) {
-    const float* projections = token_projections(*weights, prev_tokens, rows);
-    static_cast<StandardStack&>(*decoder_).infer_step(nullptr, rows, state, top_.data(),
-                                                      &weights->decoder, projections);
+  // The first layer's input: its projections looked up, or the embeddings to multiply.
+  const float* projections = nullptr;
+  const float* x = nullptr;  // [R, E]
+  if (weights != nullptr && options_.cache_token_projections) {
+    projections = token_projections(*weights, prev_tokens, rows);
   } else {
-    buffer_.resize(size_t(rows) * e);  // [R, E]
+    buffer_.resize(size_t(rows) * e);
     tgt_embedding_->lookup(prev_tokens, rows, buffer_.data());
-    if (weights != nullptr && weights->standard_decoder)
-      static_cast<StandardStack&>(*decoder_).infer_step(buffer_.data(), rows, state, top_.data(),
-                                                        &weights->decoder);
-    else
-      decoder_->infer_step(buffer_.data(), rows, state, top_.data());
+    x = buffer_.data();
   }
+  top_.resize(size_t(rows) * h);  // [R, H]
+  if (auto* reversible = dynamic_cast<RevStack*>(decoder_.get()))
+    reversible->infer_step(x, rows, state, top_.data(), projections);
+  else
+    static_cast<StandardStack&>(*decoder_).infer_step(
+        x, rows, state, top_.data(), weights != nullptr ? &weights->decoder : nullptr, projections);
   attn_h_.resize(size_t(rows) * h);  // [R, H]
   attention_->forward(top_.data(), rows, sentence_of_row, encoded.context.view(), decode_tape_,
                       attn_h_.data(), attention, weights != nullptr ? &weights->attention : nullptr);
@@ -351,8 +353,11 @@ void Seq2Seq::decode_step_logits(const EncodedBatch& encoded, Tensor& state,
 }
 
 const float* Seq2Seq::token_projections(DecodeWeights& weights, const int32_t* tokens, int rows) {
-  const auto& decoder = static_cast<const StandardStack&>(*decoder_);
-  const int gw = decoder.gate_width(), vocab = tgt_vocab();
+  const auto* reversible = dynamic_cast<const RevStack*>(decoder_.get());
+  const auto* standard = dynamic_cast<const StandardStack*>(decoder_.get());
+  const int gw = reversible != nullptr ? reversible->input_projection_width()
+                                       : standard->gate_width();
+  const int vocab = tgt_vocab();
   DecodeWeights::TokenProjections& cache = weights.token_projections;
   int seen = int(cache.rows.size() / size_t(gw));
   new_tokens_.clear();
@@ -363,15 +368,18 @@ const float* Seq2Seq::token_projections(DecodeWeights& weights, const int32_t* t
     cache.slot[token] = seen + int(new_tokens_.size());
     new_tokens_.push_back(token);
   }
-  if (!new_tokens_.empty()) {  // their rows [n, G·H] = embeddings [n, E] · Wx
+  if (!new_tokens_.empty()) {  // their rows [n, width] = embeddings [n, E] · Wx
     const int n = int(new_tokens_.size());
     buffer_.resize(size_t(n) * config_.emb_size);
     tgt_embedding_->lookup(new_tokens_.data(), n, buffer_.data());
     cache.rows.resize(size_t(seen + n) * gw);
-    decoder.project_input(buffer_.data(), n, cache.rows.data() + int64_t(seen) * gw,
-                          weights.decoder);
+    float* fresh = cache.rows.data() + int64_t(seen) * gw;
+    if (reversible != nullptr)
+      reversible->project_input(buffer_.data(), n, fresh);
+    else
+      standard->project_input(buffer_.data(), n, fresh, weights.decoder);
   }
-  step_projections_.resize(size_t(rows) * gw);  // [R, G·H]
+  step_projections_.resize(size_t(rows) * gw);  // [R, width]
   for (int r = 0; r < rows; ++r)
     std::memcpy(step_projections_.data() + int64_t(r) * gw,
                 cache.rows.data() + int64_t(cache.slot[tokens[r]]) * gw, sizeof(float) * gw);

@@ -59,14 +59,14 @@ struct DecodeWeights {
   PackedAttention attention;  // W_in, W_out
   PackedStack decoder;        // standard stacks only: Wx, Wh
   bool standard_decoder = false;
-  // Standard decoders: the first layer's input projection (target embedding · Wx) of every
-  // token id a decoding step has read so far, computed at its first use. A step's input
-  // is the previous token's embedding, so its projection is looked up rather than
-  // multiplied again for every hypothesis and step (bit for bit the same: matmul rows do
-  // not depend on the other rows).
+  // The decoder's first-layer input projection (target embedding · Wx, and + bx for
+  // reversible layers) of every token id a decoding step has read so far, computed at its
+  // first use. A step's input is the previous token's embedding, so its projection is
+  // looked up rather than multiplied again for every hypothesis and step (bit for bit the
+  // same: matmul rows do not depend on the other rows).
   struct TokenProjections {
     std::vector<int32_t> slot;  // [V] the token's row in `rows`, -1 before its first use
-    std::vector<float> rows;    // [tokens seen, G·H]
+    std::vector<float> rows;    // [tokens seen, the first layer's projection width]
   } token_projections;
 };
 
@@ -91,8 +91,8 @@ struct Seq2SeqOptions {
   // Decoding multiplies by packed weights (EncodedBatch::weights, see encode()); false
   // multiplies by the plain weights (to measure what packing buys).
   bool pack_decode_weights = true;
-  // With packed weights and a standard decoder: look up DecodeWeights::token_projections
-  // (false multiplies every step's input, to test that the lookup changes no bit).
+  // With packed weights: look up DecodeWeights::token_projections (false multiplies every
+  // step's input, to test that the lookup changes no bit).
   bool cache_token_projections = true;
 };
 
@@ -177,7 +177,7 @@ class Seq2Seq {
   void masks(const Batch& batch, const DropoutKey& dropout);
   // The weights decode_step multiplies by, into out.weights (see FixedDecodeWeights).
   void pack_decode_weights(EncodedBatch& out);
-  // The first decoder layer's input projections [rows, G·H] of `tokens` [rows] from
+  // The first decoder layer's input projections [rows, width] of `tokens` [rows] from
   // weights.token_projections, computing those of tokens not seen before.
   const float* token_projections(DecodeWeights& weights, const int32_t* tokens, int rows);
   StepResult run_forward(const Batch& batch, const DropoutKey& dropout);

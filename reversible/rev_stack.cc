@@ -523,7 +523,7 @@ void RevStack::infer_step(const float* x, int rows, Tensor& state, float* top,
   for (int l = 0; l < num_layers; ++l) {
     RevLayer& layer = *layers_[l];
     const int pw = layer.projection_width();
-    const float* p = p_.data();  // [rows, pw]
+    const float* p = nullptr;  // [rows, pw]
     if (l == 0 && first_projection != nullptr) {
       p = first_projection;
     } else {

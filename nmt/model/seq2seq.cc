@@ -359,7 +359,7 @@ const float* Seq2Seq::token_projections(DecodeWeights& weights, const int32_t* t
                                        : standard->gate_width();
   const int vocab = tgt_vocab();
   DecodeWeights::TokenProjections& cache = weights.token_projections;
-  int seen = int(cache.rows.size() / size_t(gw));
+  const int seen = int(cache.rows.size() / size_t(gw));
   new_tokens_.clear();
   for (int r = 0; r < rows; ++r) {
     const int32_t token = tokens[r];
@@ -370,14 +370,20 @@ const float* Seq2Seq::token_projections(DecodeWeights& weights, const int32_t* t
   }
   if (!new_tokens_.empty()) {  // their rows [n, width] = embeddings [n, E] · Wx
     const int n = int(new_tokens_.size());
-    buffer_.resize(size_t(n) * config_.emb_size);
-    tgt_embedding_->lookup(new_tokens_.data(), n, buffer_.data());
-    cache.rows.resize(size_t(seen + n) * gw);
-    float* fresh = cache.rows.data() + int64_t(seen) * gw;
-    if (reversible != nullptr)
-      reversible->project_input(buffer_.data(), n, fresh);
-    else
-      standard->project_input(buffer_.data(), n, fresh, weights.decoder);
+    try {
+      buffer_.resize(size_t(n) * config_.emb_size);
+      tgt_embedding_->lookup(new_tokens_.data(), n, buffer_.data());
+      cache.rows.resize(size_t(seen + n) * gw);
+      float* fresh = cache.rows.data() + int64_t(seen) * gw;
+      if (reversible != nullptr)
+        reversible->project_input(buffer_.data(), n, fresh);
+      else
+        standard->project_input(buffer_.data(), n, fresh, weights.decoder);
+    } catch (...) {  // leave no token pointing at a row that was not computed
+      for (const int32_t token : new_tokens_) cache.slot[token] = -1;
+      cache.rows.resize(size_t(seen) * gw);
+      throw;
+    }
   }
   step_projections_.resize(size_t(rows) * gw);  // [R, width]
   for (int r = 0; r < rows; ++r)

@@ -202,7 +202,7 @@ class Seq2Seq {
   std::vector<float> src_mask_, tgt_mask_, query_mask_, slice_mask_;  // locked dropout masks
   ContextStore context_;
   std::vector<float> buffer_, top_, attn_h_;
-  std::vector<float> step_projections_;  // [R, G·H]
+  std::vector<float> step_projections_;  // [R, first layer projection width]
   std::vector<int32_t> new_tokens_;
   AttentionTape decode_tape_;
   Tensor d_decoder_init_;

@@ -23,11 +23,6 @@ def pick(results, **match):
     return [r for r in results if all(r.get(k) == v for k, v in match.items())]
 
 
-def one(results, **match):
-    found = pick(results, **match)
-    return found[-1] if found else None
-
-
 def runs_by(results, kind, keys):
     """The results of one kind grouped by the given fields, in the order they ran (round
     1's run first)."""

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "nmt/core/error.h"
+#include "nmt/core/json_text.h"
 
 namespace revnmt::eval {
 
@@ -86,46 +87,6 @@ std::string python_float_repr(double value) {
       out += digits.substr(0, int_digits) + "." + digits.substr(int_digits);
     }
   }
-  return out;
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (u < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", u);
-          out += escaped;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
   return out;
 }
 

@@ -41,8 +41,6 @@ struct ScoreReport {
 std::string format_fixed(double value, int decimals);
 // Python's repr(float): shortest round-trip digits, e.g. 48.53, 0.0, 100.0, 1e-05.
 std::string python_float_repr(double value);
-// A JSON string literal as Python's json.dumps(..., ensure_ascii=False) writes it.
-std::string json_string(const std::string& text);
 
 // sacreBLEU's text output for several metrics of one system: lines with a " = " are
 // right-aligned on it; lines without (score-only) are printed first, as sacreBLEU does.

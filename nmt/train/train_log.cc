@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "nmt/core/error.h"
+#include "nmt/core/json_text.h"
 
 namespace revnmt {
 
@@ -78,43 +79,10 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-std::string json_escape(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 void JsonLine::key(std::string_view name) {
   if (!body_.empty()) body_ += ',';
-  body_ += '"';
-  body_ += json_escape(name);
-  body_ += "\":";
+  body_ += json_string(name);
+  body_ += ':';
 }
 
 JsonLine& JsonLine::add(std::string_view name, int64_t value) {
@@ -143,9 +111,7 @@ JsonLine& JsonLine::add(std::string_view name, bool value) {
 
 JsonLine& JsonLine::add(std::string_view name, std::string_view value) {
   key(name);
-  body_ += '"';
-  body_ += json_escape(value);
-  body_ += '"';
+  body_ += json_string(value);
   return *this;
 }
 

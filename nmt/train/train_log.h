@@ -38,8 +38,6 @@ class JsonLine {
   std::string body_;
 };
 
-std::string json_escape(std::string_view text);
-
 class TrainLog {
  public:
   struct Options {

@@ -34,7 +34,8 @@ std::string json_string(std::string_view text) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
+          std::snprintf(escaped, sizeof escaped, "\\u%04x",
+                        unsigned(static_cast<unsigned char>(c)));
           out += escaped;
         } else {
           out.push_back(c);

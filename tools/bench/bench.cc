@@ -10,7 +10,7 @@
 //   revnmt-bench export    --model M --out W.bin    weights for the PyTorch model
 //
 // Every measurement prints a human-readable line and a machine-readable one:
-//   RESULT {"kind": ..., ...}
+//   RESULT {"kind":...,...}   (JsonLine, as in metrics.jsonl)
 
 #include <sys/resource.h>
 #include <time.h>
@@ -43,6 +43,7 @@
 #include "nmt/model/seq2seq.h"
 #include "nmt/train/grad_clip.h"
 #include "nmt/train/optimizer.h"
+#include "nmt/train/train_log.h"
 #include "tools/bench/bench_io.h"
 
 namespace po = boost::program_options;
@@ -77,28 +78,11 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// A flat JSON object, in insertion order.
-class Json {
- public:
-  Json& add(const std::string& key, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return raw(key, buf);
-  }
-  Json& add(const std::string& key, int64_t v) { return raw(key, std::to_string(v)); }
-  Json& add(const std::string& key, int v) { return raw(key, std::to_string(v)); }
-  Json& add(const std::string& key, const std::string& v) { return raw(key, "\"" + v + "\""); }
-  Json& add(const std::string& key, const char* v) { return add(key, std::string(v)); }
-  void print() const { std::printf("RESULT {%s}\n", body_.c_str()), std::fflush(stdout); }
-
- private:
-  Json& raw(const std::string& key, const std::string& value) {
-    if (!body_.empty()) body_ += ", ";
-    body_ += "\"" + key + "\": " + value;
-    return *this;
-  }
-  std::string body_;
-};
+// One RESULT line for summarize.py: the JSON object of a figure.
+void print_result(const JsonLine& json) {
+  std::printf("RESULT %s\n", json.str().c_str());
+  std::fflush(stdout);
+}
 
 // The models of recipes/multi30k: 300/300, one layer, joint 8k vocabulary; the standard
 // cells attend over the whole top-layer output, the reversible ones over slice_emb.
@@ -286,8 +270,13 @@ int cmd_peak(int threads, int repeats) {
         "matmul %-36s f32 %7.1f GFLOP/s   bf16 %7.1f GFLOP/s   (dnnl_sgemm %7.1f)  (%d "
         "threads)\n",
         s.name, f32, b16, sgemm, threads);
-    Json().add("kind", "matmul").add("shape", s.name).add("threads", threads).add("f32", f32)
-        .add("bf16", b16).add("sgemm", sgemm).print();
+    print_result(JsonLine()
+                     .add("kind", "matmul")
+                     .add("shape", s.name)
+                     .add("threads", threads)
+                     .add("f32", f32)
+                     .add("bf16", b16)
+                     .add("sgemm", sgemm));
     peak32 = std::max(peak32, f32);
     peak16 = std::max(peak16, b16);
   }
@@ -296,14 +285,17 @@ int cmd_peak(int threads, int repeats) {
   const double blocks16 = time_row_blocks(64, 900, 300, repeats, Precision::bf16);
   std::printf("matmul %-36s f32 %7.1f GFLOP/s   bf16 %7.1f GFLOP/s   (packed B, %d row blocks)\n",
               "64x300x900 nn (step in row blocks)", blocks32, blocks16, row_blocks(64));
-  Json()
-      .add("kind", "matmul")
-      .add("shape", "64x300x900 nn (step in row blocks)")
-      .add("threads", threads)
-      .add("f32", blocks32)
-      .add("bf16", blocks16)
-      .print();
-  Json().add("kind", "peak").add("threads", threads).add("f32", peak32).add("bf16", peak16).print();
+  print_result(JsonLine()
+                   .add("kind", "matmul")
+                   .add("shape", "64x300x900 nn (step in row blocks)")
+                   .add("threads", threads)
+                   .add("f32", blocks32)
+                   .add("bf16", blocks16));
+  print_result(JsonLine()
+                   .add("kind", "peak")
+                   .add("threads", threads)
+                   .add("f32", peak32)
+                   .add("bf16", peak16));
   return 0;
 }
 
@@ -403,24 +395,23 @@ int cmd_train(const TrainOptions& o) {
               "GFLOP/s (executed matmul %6.1f), peak RSS %6.1f MB, loss %.3f -> %.3f, CPU %.1f us/token\n",
               o.cell.c_str(), o.precision.c_str(), med, mean_rate, 1e3 * median(seconds), gflops,
               executed / time * 1e-9, peak_rss() / 1e6, first_loss, last_loss, median(cpu));
-  Json()
-      .add("kind", "train")
-      .add("impl", "revnmt")
-      .add("cell", o.cell)
-      .add("precision", o.precision)
-      .add("threads", o.threads)
-      .add("updates", o.updates)
-      .add("tok_s_median", med)
-      .add("tok_s_mean", mean_rate)
-      .add("ms_update_median", 1e3 * median(seconds))
-      .add("cpu_us_per_token_median", median(cpu))
-      .add("model_gflop_per_token", flops / double(tokens) * 1e-9)
-      .add("gflops_model", gflops)
-      .add("gflops_executed", executed / time * 1e-9)
-      .add("peak_rss", peak_rss())
-      .add("loss_first20", first_loss)
-      .add("loss_last20", last_loss)
-      .print();
+  print_result(JsonLine()
+                   .add("kind", "train")
+                   .add("impl", "revnmt")
+                   .add("cell", o.cell)
+                   .add("precision", o.precision)
+                   .add("threads", o.threads)
+                   .add("updates", o.updates)
+                   .add("tok_s_median", med)
+                   .add("tok_s_mean", mean_rate)
+                   .add("ms_update_median", 1e3 * median(seconds))
+                   .add("cpu_us_per_token_median", median(cpu))
+                   .add("model_gflop_per_token", flops / double(tokens) * 1e-9)
+                   .add("gflops_model", gflops)
+                   .add("gflops_executed", executed / time * 1e-9)
+                   .add("peak_rss", peak_rss())
+                   .add("loss_first20", first_loss)
+                   .add("loss_last20", last_loss));
   if (o.profile) print_matmul_profile(time);
   if (!o.save.empty()) save_model(o.save, model, vocab, vocab);
   return 0;
@@ -474,20 +465,19 @@ int cmd_translate(const std::string& work, const std::string& model_path, int be
               cell.c_str(), beam, batch, median(rates), median(token_rates),
               (long long)target_tokens, peak_rss() / 1e6,
               (long long)matmul_stats().primitives_created);
-  Json()
-      .add("kind", "translate")
-      .add("impl", "revnmt")
-      .add("cell", cell)
-      .add("precision", precision)
-      .add("beam", beam)
-      .add("batch", batch)
-      .add("threads", threads)
-      .add("sent_s", median(rates))
-      .add("tok_s", median(token_rates))
-      .add("target_tokens", target_tokens)
-      .add("sent_per_cpu_s", median(cpu_rates))
-      .add("peak_rss", peak_rss())
-      .print();
+  print_result(JsonLine()
+                   .add("kind", "translate")
+                   .add("impl", "revnmt")
+                   .add("cell", cell)
+                   .add("precision", precision)
+                   .add("beam", beam)
+                   .add("batch", batch)
+                   .add("threads", threads)
+                   .add("sent_s", median(rates))
+                   .add("tok_s", median(token_rates))
+                   .add("target_tokens", target_tokens)
+                   .add("sent_per_cpu_s", median(cpu_rates))
+                   .add("peak_rss", peak_rss()));
   if (profile) print_matmul_profile(timed);
   if (!hyps.empty()) bench::write_sentences(hyps, "RVHY", best);
   return 0;
@@ -554,15 +544,24 @@ int cmd_memory(const std::string& cell, int vocab_size, int threads) {
       std::snprintf(buf, sizeof buf, " %s=%d: %.0f B (%.0f B/token);", by_batch ? "B" : "L", v,
                     bytes, bytes / (double(rows) * length));
       line += buf;
-      Json().add("kind", "memory_point").add("impl", "revnmt").add("cell", cell)
-          .add("series", series).add("rows", rows).add("length", length).add("held_bytes", bytes)
-          .print();
+      print_result(JsonLine()
+                       .add("kind", "memory_point")
+                       .add("impl", "revnmt")
+                       .add("cell", cell)
+                       .add("series", series)
+                       .add("rows", rows)
+                       .add("length", length)
+                       .add("held_bytes", bytes));
     }
     const double s = slope(x, y);
     std::printf("memory %-8s vs %-6s (L=25 / B=64):%s slope %.1f bytes per target token\n",
                 cell.c_str(), series, line.c_str(), s);
-    Json().add("kind", "memory").add("impl", "revnmt").add("cell", cell).add("series", series)
-        .add("bytes_per_token", s).print();
+    print_result(JsonLine()
+                     .add("kind", "memory")
+                     .add("impl", "revnmt")
+                     .add("cell", cell)
+                     .add("series", series)
+                     .add("bytes_per_token", s));
   }
   return 0;
 }
